@@ -1,0 +1,66 @@
+// The FHIR engine: the one entry point for every FHIR request, whatever carried it.
+// Reads run on the database; each write, and each transaction bundle, in one database transaction.
+import type { Bundle } from 'fhir/r4';
+import type { Database } from '../store/database.ts';
+import { processBatch } from './bundle/batch.ts';
+import { readBundle } from './bundle/bundle-entry.ts';
+import { processTransaction } from './bundle/transaction.ts';
+import { capabilityStatement } from './capability-statement.ts';
+import { authorize, checkMethod, dispatch, isWrite, parseRoute, type Route } from './router.ts';
+import type { EngineServices, Scope } from './scope.ts';
+import type { FhirRequest, FhirResponse, RequestContext } from './types.ts';
+
+export interface EngineOptions extends EngineServices {
+  software: { name: string; version: string };
+  /** Called with errors that are not FhirErrors inside batch entries (they become 500 entries). */
+  onUnexpected: (error: unknown) => void;
+}
+
+export class FhirEngine {
+  readonly #db: Database;
+  readonly #options: EngineOptions;
+
+  constructor(db: Database, options: EngineOptions) {
+    this.#db = db;
+    this.#options = options;
+  }
+
+  async handle(request: FhirRequest, ctx: RequestContext, includeResourceInBundles = true): Promise<FhirResponse> {
+    const route = parseRoute(request.path);
+    checkMethod(route, request.method);
+    if (route.kind === 'capabilities') {
+      return { status: 200, resource: capabilityStatement(ctx.fhirBase, this.#options.software) };
+    }
+    if (route.kind === 'bundle') return this.#bundle(request, ctx, includeResourceInBundles);
+    return this.#run(request, route, ctx);
+  }
+
+  #scope(q: Scope['q'], ctx: RequestContext, inTransaction: boolean): Scope {
+    return { q, ctx, services: this.#options, inTransaction };
+  }
+
+  #run(request: FhirRequest, route: Route, ctx: RequestContext): Promise<FhirResponse> {
+    if (isWrite(request.method) && route.kind !== 'search-post') {
+      return this.#db.transaction((tx) => dispatch(this.#scope(tx, ctx, true), request, route));
+    }
+    return dispatch(this.#scope(this.#db, ctx, false), request, route);
+  }
+
+  async #bundle(request: FhirRequest, ctx: RequestContext, includeResource: boolean): Promise<FhirResponse> {
+    const { type, entries } = readBundle(request.body);
+    let bundle: Bundle;
+    if (type === 'transaction') {
+      authorize(this.#scope(this.#db, ctx, false), 'transaction');
+      bundle = await this.#db.transaction((tx) => processTransaction(this.#scope(tx, ctx, true), entries, includeResource));
+    } else {
+      authorize(this.#scope(this.#db, ctx, false), 'batch');
+      const run = (entry: FhirRequest) => {
+        const route = parseRoute(entry.path);
+        if (route.kind === 'bundle' || route.kind === 'capabilities') return this.handle(entry, ctx, includeResource);
+        return this.#run(entry, route, ctx);
+      };
+      bundle = await processBatch(entries, ctx.fhirBase, run, includeResource, this.#options.onUnexpected);
+    }
+    return { status: 200, resource: bundle };
+  }
+}

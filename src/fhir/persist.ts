@@ -1,0 +1,60 @@
+// The write path shared by create, update, patch and delete: check, stamp meta, append a version.
+import type { Resource } from 'fhir/r4';
+import { readCurrent, writeVersion, type StoredVersion } from '../store/resource-store.ts';
+import { checkReferenceSyntax } from '../validation/reference-syntax.ts';
+import { badRequest, conflict } from './errors.ts';
+import type { Scope } from './scope.ts';
+import type { FhirResponse } from './types.ts';
+
+/** Validates a body meant to be stored as `type` (400 with every problem and its path). */
+export function checkResource(scope: Scope, body: unknown, type: string): Resource {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('The body must be a JSON object', type, 'structure');
+  const resourceType = (body as { resourceType?: unknown }).resourceType;
+  if (resourceType !== type) {
+    throw badRequest(`resourceType '${String(resourceType)}' does not match the URL's type '${type}'`, 'resourceType', 'structure');
+  }
+  scope.services.validator.validate(body);
+  checkReferenceSyntax(body as Resource);
+  return body as Resource;
+}
+
+/** The current version, locked for the rest of the transaction. */
+export const lockCurrent = (scope: Scope, type: string, id: string) => readCurrent(scope.q, type, id, true);
+
+/**
+ * Appends version previous+1 of type/id: the resource (with id and meta set by the server) or,
+ * when `resource` is undefined, a delete tombstone.
+ */
+export async function persistVersion(
+  scope: Scope,
+  type: string,
+  id: string,
+  resource: Resource | undefined,
+  previous: StoredVersion | undefined,
+): Promise<StoredVersion> {
+  const versionId = (previous?.versionId ?? 0) + 1;
+  const lastUpdated = new Date().toISOString();
+  const stored = resource
+    ? ({ resourceType: type, id, ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource)
+    : undefined;
+  const version: StoredVersion = { resourceType: type, id, versionId, lastUpdated, deleted: !stored, resource: stored };
+  try {
+    await writeVersion(scope.q, version);
+  } catch (error) {
+    // Two writers created the same new id at once: the loser's version clashes on the unique key.
+    if ((error as { code?: string }).code === '23505') throw conflict(`Concurrent write to ${type}/${id}; retry`);
+    throw error;
+  }
+  return version;
+}
+
+/** The response for a stored version: Location with _history, ETag, Last-Modified and the body. */
+export function versionResponse(scope: Scope, status: number, version: StoredVersion): FhirResponse {
+  return {
+    status,
+    resource: version.resource,
+    location: `${scope.ctx.fhirBase}/${version.resourceType}/${version.id}/_history/${version.versionId}`,
+    versionId: String(version.versionId),
+    lastModified: version.lastUpdated,
+  };
+}

@@ -1,0 +1,18 @@
+// What an interaction runs with: a connection (the database, or the open transaction), the
+// request context, and the engine's shared services.
+import type { Queryable } from '../store/database.ts';
+import type { SchemaValidator } from '../validation/schema-validator.ts';
+import type { RequestContext } from './types.ts';
+
+export interface EngineServices {
+  validator: SchemaValidator;
+  maxPageSize: number;
+}
+
+export interface Scope {
+  q: Queryable;
+  ctx: RequestContext;
+  services: EngineServices;
+  /** True inside a transaction bundle: conditional matches and writes share one snapshot. */
+  inTransaction: boolean;
+}

@@ -1,0 +1,41 @@
+// Protocol-neutral request and response shapes of the FHIR engine. The HTTP adapter and the
+// batch/transaction processor both speak these, so an interaction behaves the same either way.
+import type { OperationOutcome, Resource } from 'fhir/r4';
+import type { Actor } from '../policy/actor.ts';
+
+export interface RequestContext {
+  requestId: string;
+  actor: Actor;
+  /** The FHIR base URL as the caller sees it, e.g. `http://localhost:8080/fhir`. */
+  fhirBase: string;
+}
+
+export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface FhirRequest {
+  method: FhirMethod;
+  /** Path below the FHIR base, without leading slash or query, e.g. `Patient/123/_history/2`. */
+  path: string;
+  query: URLSearchParams;
+  /** Parsed JSON body (resource, patch document), if any. */
+  body?: unknown;
+  contentType?: string;
+  ifMatch?: string;
+  ifNoneMatch?: string;
+  ifModifiedSince?: string;
+  ifNoneExist?: string;
+  /** Value of Prefer: handling= (strict or lenient). */
+  handling?: 'strict' | 'lenient';
+}
+
+export interface FhirResponse {
+  status: number;
+  resource?: Resource;
+  /** Informational or warning outcome (Prefer: return=OperationOutcome, or warnings on success). */
+  outcome?: OperationOutcome;
+  location?: string;
+  versionId?: string;
+  lastModified?: string;
+  /** Extra headers (e.g. Allow on 405). */
+  headers?: Record<string, string>;
+}

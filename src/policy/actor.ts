@@ -1,0 +1,36 @@
+// Who is asking, and why. Every request carries one actor through the engine so the policy layer
+// can decide on it; internal jobs use the system actor.
+
+export const ROLES = ['hub-admin', 'hub-staff', 'referral-source', 'cbo', 'plan', 'plan-analytics', 'hie'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface Actor {
+  clientId: string;
+  role: Role | 'system' | 'anonymous';
+  /** The actor's Organization reference, e.g. `Organization/food-bank`. */
+  organization: string;
+  /** One v3-ActReason purpose of use, e.g. TREAT or HOPERAT. */
+  purposeOfUse: string | undefined;
+  scopes: string[];
+}
+
+export const systemActor: Actor = {
+  clientId: 'system',
+  role: 'system',
+  organization: 'Organization/hub',
+  purposeOfUse: 'HOPERAT',
+  scopes: ['system/*.*'],
+};
+
+/** An unauthenticated caller, for the few public endpoints (the capability statement). */
+export const anonymousActor = (hubOrganization: string): Actor => ({
+  clientId: 'anonymous',
+  role: 'anonymous',
+  organization: hubOrganization,
+  purposeOfUse: undefined,
+  scopes: [],
+});
+
+export function isRole(value: string): value is Role {
+  return (ROLES as readonly string[]).includes(value);
+}

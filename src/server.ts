@@ -1,0 +1,71 @@
+// Assembles the server: every service is opened here in order and closed in reverse.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pino, type Logger } from 'pino';
+import type { Config } from './config.ts';
+import { FhirEngine } from './fhir/engine.ts';
+import { createApp } from './http/app.ts';
+import { TokenService } from './policy/token-service.ts';
+import type { Database } from './store/database.ts';
+import { migrate } from './store/migrations.ts';
+import { openDatabase } from './store/open-database.ts';
+import { SchemaValidator } from './validation/schema-validator.ts';
+import packageJson from '../package.json' with { type: 'json' };
+
+export interface RunningServer {
+  /** http://host:port of the listening server. */
+  url: string;
+  db: Database;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Use this database instead of opening one from config (tests share one per file). */
+  db?: Database;
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const logger = options.logger ?? pino({ level: config.logLevel, base: { service: 'cch-fhir' } });
+  const closers: (() => Promise<void>)[] = [];
+  const closeAll = async () => {
+    for (const close of closers.reverse()) await close().catch((error: unknown) => logger.error({ err: error }, 'close failed'));
+  };
+  try {
+    const db = options.db ?? (await openDatabase(config));
+    if (!options.db) closers.push(() => db.close());
+    const applied = await migrate(db);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+
+    const tokens = new TokenService(db, config.tokenTtlSeconds);
+    await tokens.init();
+
+    const engine = new FhirEngine(db, {
+      validator: new SchemaValidator(),
+      maxPageSize: config.maxPageSize,
+      software: { name: packageJson.name, version: packageJson.version },
+      onUnexpected: (error) => logger.error({ err: { type: (error as Error)?.name, stack: (error as Error)?.stack } }, 'batch entry failed'),
+    });
+    const app = createApp({ config, db, engine, tokens, logger });
+
+    const server = http.createServer(app);
+    server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, resolve);
+    });
+    closers.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    );
+    const { port } = server.address() as AddressInfo;
+    logger.info({ port, database: db.kind }, 'listening');
+    return { url: `http://127.0.0.1:${port}`, db, close: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}

@@ -1,0 +1,121 @@
+// Resource rows: the current version per resource, and every version in resource_version.
+// This is the only module that writes SQL for resources; the FHIR engine calls it.
+import type { Resource } from 'fhir/r4';
+import type { Queryable, SqlValue } from './database.ts';
+
+export interface StoredVersion {
+  resourceType: string;
+  id: string;
+  versionId: number;
+  /** ISO instant with milliseconds, UTC. */
+  lastUpdated: string;
+  deleted: boolean;
+  /** The resource as stored, with id and meta filled in; undefined for a delete tombstone. */
+  resource: Resource | undefined;
+}
+
+export interface HistoryRow extends StoredVersion {
+  seq: number;
+}
+
+interface Row {
+  resource_type: string;
+  id: string;
+  version_id: number;
+  last_updated: string;
+  deleted: boolean;
+  content: Resource | null;
+  seq?: number;
+}
+
+const COLUMNS = 'resource_type, id, version_id, last_updated, deleted, content';
+
+/** PostgreSQL prints timestamptz as `2025-01-01 10:00:00.123+00`; FHIR wants an ISO instant. */
+export function toInstant(value: string | Date): string {
+  return (value instanceof Date ? value : new Date(value.replace(' ', 'T').replace(/([+-]\d\d)$/, '$1:00'))).toISOString();
+}
+
+function fromRow(row: Row): StoredVersion {
+  return {
+    resourceType: row.resource_type,
+    id: row.id,
+    versionId: row.version_id,
+    lastUpdated: toInstant(row.last_updated),
+    deleted: row.deleted,
+    resource: row.content ?? undefined,
+  };
+}
+
+/** The current version (possibly a tombstone). `lock` takes a row lock until the transaction ends. */
+export async function readCurrent(q: Queryable, type: string, id: string, lock = false): Promise<StoredVersion | undefined> {
+  const rows = await q.query<Row>(
+    `SELECT ${COLUMNS} FROM resource WHERE resource_type = $1 AND id = $2${lock ? ' FOR UPDATE' : ''}`,
+    [type, id],
+  );
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+export async function readVersion(q: Queryable, type: string, id: string, versionId: number): Promise<StoredVersion | undefined> {
+  const rows = await q.query<Row>(
+    `SELECT ${COLUMNS} FROM resource_version WHERE resource_type = $1 AND id = $2 AND version_id = $3`,
+    [type, id, versionId],
+  );
+  return rows[0] ? fromRow(rows[0]) : undefined;
+}
+
+/** Appends a version and makes it current. The caller holds the row lock (or knows the row is new). */
+export async function writeVersion(q: Queryable, version: StoredVersion): Promise<void> {
+  const params: SqlValue[] = [
+    version.resourceType,
+    version.id,
+    version.versionId,
+    version.lastUpdated,
+    version.deleted,
+    version.resource ? JSON.stringify(version.resource) : null,
+  ];
+  await q.query(`INSERT INTO resource_version (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`, params);
+  await q.query(
+    `INSERT INTO resource (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+     ON CONFLICT (resource_type, id) DO UPDATE
+       SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
+           deleted = EXCLUDED.deleted, content = EXCLUDED.content`,
+    params,
+  );
+}
+
+export interface HistoryQuery {
+  resourceType?: string;
+  id?: string;
+  since?: string;
+  /** Keyset cursor: only versions written before (older than) this seq, or after it when `newer`. */
+  cursor?: { seq: number; newer: boolean };
+  limit: number;
+}
+
+function historyFilter(query: Omit<HistoryQuery, 'limit'>): { where: string; params: SqlValue[] } {
+  const clauses: string[] = [];
+  const params: SqlValue[] = [];
+  if (query.resourceType) clauses.push(`resource_type = $${params.push(query.resourceType)}`);
+  if (query.id) clauses.push(`id = $${params.push(query.id)}`);
+  if (query.since) clauses.push(`last_updated >= $${params.push(query.since)}`);
+  if (query.cursor) clauses.push(`seq ${query.cursor.newer ? '>' : '<'} $${params.push(query.cursor.seq)}`);
+  return { where: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+}
+
+/** Versions newest first (by write order), one page of them. */
+export async function history(q: Queryable, query: HistoryQuery): Promise<HistoryRow[]> {
+  const { where, params } = historyFilter(query);
+  const newer = query.cursor?.newer ?? false;
+  const rows = await q.query<Row>(
+    `SELECT seq, ${COLUMNS} FROM resource_version ${where} ORDER BY seq ${newer ? 'ASC' : 'DESC'} LIMIT $${params.push(query.limit)}`,
+    params,
+  );
+  const page = rows.map((row) => ({ ...fromRow(row), seq: Number(row.seq) }));
+  return newer ? page.reverse() : page;
+}
+
+export async function countHistory(q: Queryable, query: Omit<HistoryQuery, 'cursor' | 'limit'>): Promise<number> {
+  const { where, params } = historyFilter(query);
+  const rows = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource_version ${where}`, params);
+  return rows[0].n;
+}

@@ -1,0 +1,127 @@
+// Structural validation of every write against the official R4 JSON schema, with ajv.
+//
+// Compiling the whole schema takes seconds because every resource can contain any other
+// (Resource.contained, Bundle.entry.resource). So each resource type is compiled on first use,
+// and nested resources are checked by a `fhirResource` keyword that dispatches to the nested
+// type's own validator. Start-up pays nothing; a type's first write pays ~10-200 ms once.
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { FhirError, type IssueInput } from '../fhir/errors.ts';
+import { fhirResourceTypes, fhirSchema, type JsonSchema } from './fhir-schema.ts';
+
+const SCHEMA_KEY = 'fhir-r4';
+const MAX_ISSUES = 50;
+
+interface NestedValidate {
+  (this: unknown, schema: unknown, data: unknown, parentSchema?: unknown, dataCxt?: { instancePath: string }): boolean;
+  errors?: Partial<ErrorObject>[];
+}
+
+export class SchemaValidator {
+  readonly #ajv: Ajv;
+  readonly #compiled = new Map<string, ValidateFunction>();
+
+  constructor() {
+    this.#ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, addUsedSchema: false });
+    const source = fhirSchema();
+    const definitions: Record<string, JsonSchema> = { ...source.definitions, ResourceList: { fhirResource: true } };
+    const nested: NestedValidate = (_schema, data, _parent, dataCxt) => {
+      const issues = this.#validateNested(data, dataCxt?.instancePath ?? '');
+      nested.errors = issues;
+      return issues.length === 0;
+    };
+    this.#ajv.addKeyword({ keyword: 'fhirResource', errors: true, validate: nested as never });
+    this.#ajv.addSchema({ definitions }, SCHEMA_KEY);
+  }
+
+  #validatorFor(resourceType: string): ValidateFunction {
+    let validate = this.#compiled.get(resourceType);
+    if (!validate) {
+      validate = this.#ajv.getSchema(`${SCHEMA_KEY}#/definitions/${resourceType}`);
+      if (!validate) throw new Error(`No schema for ${resourceType}`);
+      this.#compiled.set(resourceType, validate);
+    }
+    return validate;
+  }
+
+  /** Errors of a resource nested at `prefix`, with paths made absolute. */
+  #validateNested(data: unknown, prefix: string): Partial<ErrorObject>[] {
+    const type = resourceTypeOf(data);
+    if (!type) {
+      return [{ instancePath: `${prefix}/resourceType`, keyword: 'resourceType', params: {}, message: 'must name a known resource type' }];
+    }
+    const validate = this.#validatorFor(type);
+    if (validate(data)) return [];
+    return (validate.errors ?? []).map((error) => ({ ...error, instancePath: prefix + error.instancePath }));
+  }
+
+  /** Compiles the validators of these types now (to take the cost off the first request). */
+  warm(types: string[]): void {
+    for (const type of types) this.#validatorFor(type);
+  }
+
+  /** Throws a 400 FhirError listing every structural problem (up to 50), each with its path. */
+  validate(resource: unknown): void {
+    const type = resourceTypeOf(resource);
+    if (!type) {
+      throw new FhirError(400, { code: 'structure', diagnostics: 'resourceType is missing or not a known R4 resource type', expression: 'resourceType' });
+    }
+    const validate = this.#validatorFor(type);
+    if (validate(resource)) return;
+    const issues = dedupe((validate.errors ?? []).map((error) => toIssue(type, error)));
+    throw new FhirError(400, issues.slice(0, MAX_ISSUES));
+  }
+}
+
+function resourceTypeOf(data: unknown): string | undefined {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
+  const type = (data as { resourceType?: unknown }).resourceType;
+  return typeof type === 'string' && fhirResourceTypes().has(type) ? type : undefined;
+}
+
+/** `/name/0/given` under Patient → `Patient.name[0].given`. */
+export function pointerToFhirPath(root: string, pointer: string): string {
+  let out = root;
+  for (const raw of pointer.split('/').slice(1)) {
+    const part = raw.replace(/~1/g, '/').replace(/~0/g, '~');
+    out += /^\d+$/.test(part) ? `[${part}]` : `.${part}`;
+  }
+  return out;
+}
+
+function toIssue(root: string, error: Partial<ErrorObject>): IssueInput {
+  const path = pointerToFhirPath(root, error.instancePath ?? '');
+  const params = (error.params ?? {}) as Record<string, unknown>;
+  switch (error.keyword) {
+    case 'additionalProperties': {
+      const name = String(params.additionalProperty);
+      return { code: 'structure', diagnostics: `Unknown element '${name}'`, expression: `${path}.${name}` };
+    }
+    case 'required':
+      return { code: 'required', diagnostics: `Missing required element '${String(params.missingProperty)}'`, expression: `${path}.${String(params.missingProperty)}` };
+    case 'type':
+      return { code: 'structure', diagnostics: `Wrong type: expected ${String(params.type)}`, expression: path };
+    case 'pattern': {
+      // schemaPath looks like #/definitions/date/pattern: name the FHIR primitive type.
+      const primitive = /definitions\/([^/]+)\/pattern$/.exec(error.schemaPath ?? '')?.[1] ?? 'value';
+      return { code: 'value', diagnostics: `Invalid ${primitive} value`, expression: path };
+    }
+    case 'enum':
+      return { code: 'value', diagnostics: `Invalid code: expected one of ${(params.allowedValues as unknown[]).join(', ')}`, expression: path };
+    case 'const':
+      return { code: 'value', diagnostics: `Must be '${String(params.allowedValue)}'`, expression: path };
+    case 'resourceType':
+      return { code: 'structure', diagnostics: 'Nested resource must name a known resource type', expression: path };
+    default:
+      return { code: 'structure', diagnostics: error.message ?? 'Invalid content', expression: path };
+  }
+}
+
+function dedupe(issues: IssueInput[]): IssueInput[] {
+  const seen = new Set<string>();
+  return issues.filter((issue) => {
+    const key = `${issue.expression}|${issue.diagnostics}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
