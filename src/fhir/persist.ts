@@ -34,9 +34,12 @@ export async function persistVersion(
 ): Promise<StoredVersion> {
   const versionId = (previous?.versionId ?? 0) + 1;
   const lastUpdated = new Date().toISOString();
-  const stored = resource
-    ? ({ resourceType: type, id, ...resource, meta: { ...resource.meta, versionId: String(versionId), lastUpdated } } as Resource)
-    : undefined;
+  let stored: Resource | undefined;
+  if (resource) {
+    // Server-owned fields first and last word: the body's own id and meta versions are replaced.
+    const { id: _bodyId, meta, ...content } = resource;
+    stored = { resourceType: type, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...content } as Resource;
+  }
   const version: StoredVersion = { resourceType: type, id, versionId, lastUpdated, deleted: !stored, resource: stored };
   try {
     await writeVersion(scope.q, version);
