@@ -37,7 +37,7 @@ export async function persistVersion(
   let stored: Resource | undefined;
   if (resource) {
     // Server-owned fields first and last word: the body's own id and meta versions are replaced.
-    const { id: _bodyId, meta, ...content } = resource;
+    const { resourceType: _type, id: _bodyId, meta, ...content } = resource;
     stored = { resourceType: type, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...content } as Resource;
   }
   const version: StoredVersion = { resourceType: type, id, versionId, lastUpdated, deleted: !stored, resource: stored };
