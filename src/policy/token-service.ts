@@ -8,6 +8,7 @@ const ISSUER = 'urn:cch-fhir-server';
 const AUDIENCE = 'urn:cch-fhir-server:api';
 const ALG = 'ES256';
 const DEFAULT_KID = 'k1';
+const VERIFIED_CACHE_SIZE = 10_000;
 
 export class InvalidTokenError extends Error {}
 
@@ -18,6 +19,8 @@ export class TokenService {
   readonly #ttlSeconds: number;
   #signing: { kid: string; key: Key } | undefined;
   readonly #verifying = new Map<string, Key>();
+  /** Tokens already verified, until they expire: signature checks dominate the cost of small requests. */
+  readonly #verified = new Map<string, { actor: Actor; expiresAt: number }>();
 
   constructor(q: Queryable, ttlSeconds: number) {
     this.#q = q;
@@ -67,6 +70,16 @@ export class TokenService {
   }
 
   async verify(token: string): Promise<Actor> {
+    const cached = this.#verified.get(token);
+    if (cached && cached.expiresAt > Date.now()) return cached.actor;
+    if (cached) this.#verified.delete(token);
+    const { actor, expiresAt } = await this.#verifySignature(token);
+    if (this.#verified.size >= VERIFIED_CACHE_SIZE) this.#verified.delete(this.#verified.keys().next().value!);
+    this.#verified.set(token, { actor, expiresAt });
+    return actor;
+  }
+
+  async #verifySignature(token: string): Promise<{ actor: Actor; expiresAt: number }> {
     try {
       const { payload } = await jwtVerify(token, (header) => this.#publicKey(header.kid), {
         issuer: ISSUER,
@@ -75,13 +88,14 @@ export class TokenService {
       });
       const role = String(payload.role);
       if (!payload.sub || !isRole(role) || typeof payload.org !== 'string') throw new InvalidTokenError('token claims are incomplete');
-      return {
+      const actor: Actor = {
         clientId: payload.sub,
         role,
         organization: payload.org,
         purposeOfUse: typeof payload.purpose_of_use === 'string' ? payload.purpose_of_use : undefined,
         scopes: typeof payload.scope === 'string' ? payload.scope.split(' ').filter(Boolean) : [],
       };
+      return { actor, expiresAt: (payload.exp ?? 0) * 1000 };
     } catch (error) {
       if (error instanceof InvalidTokenError) throw error;
       if (error instanceof joseErrors.JWTExpired) throw new InvalidTokenError('token expired');

@@ -2,7 +2,7 @@
 import type { Bundle, BundleEntry } from 'fhir/r4';
 import { FhirError } from '../errors.ts';
 import type { FhirRequest, FhirResponse } from '../types.ts';
-import { entryRequest, errorEntry, inEntry, parseEntry, responseEntry } from './bundle-entry.ts';
+import { entryRequest, errorEntry, inEntry, isRead, parseEntry, responseEntry } from './bundle-entry.ts';
 
 export type RunRequest = (request: FhirRequest) => Promise<FhirResponse>;
 
@@ -18,7 +18,7 @@ export async function processBatch(
     let parsed;
     try {
       parsed = parseEntry(entries[index], index, fhirBase);
-      responses.push(responseEntry(await run(entryRequest(parsed)), includeResource));
+      responses.push(responseEntry(await run(entryRequest(parsed)), includeResource || isRead(parsed.method)));
     } catch (error) {
       const located = parsed ? inEntry(error, parsed) : error;
       if (located instanceof FhirError) {

@@ -99,6 +99,9 @@ const REASONS: Record<number, string> = {
 
 export const statusLine = (status: number): string => `${status} ${REASONS[status] ?? ''}`.trim();
 
+/** GET and HEAD entries answer with what they read, whatever Prefer says about writes. */
+export const isRead = (method: FhirMethod): boolean => method === 'GET' || method === 'HEAD';
+
 export function responseEntry(response: FhirResponse, includeResource: boolean): BundleEntry {
   const result: BundleEntryResponse = { status: statusLine(response.status) };
   if (response.location) result.location = response.location;

@@ -13,7 +13,7 @@ import { authorize, dispatch, parseRoute } from '../router.ts';
 import type { Scope } from '../scope.ts';
 import type { FhirResponse } from '../types.ts';
 import { references } from '../../validation/reference-syntax.ts';
-import { entryRequest, inEntry, parseEntry, responseEntry, type ParsedEntry } from './bundle-entry.ts';
+import { entryRequest, inEntry, isRead, parseEntry, responseEntry, type ParsedEntry } from './bundle-entry.ts';
 import { rewritePlaceholders, type PlaceholderMap } from './reference-rewrite.ts';
 
 const ORDER: Record<string, number> = { DELETE: 0, POST: 1, PUT: 2, PATCH: 2, GET: 3, HEAD: 3 };
@@ -106,7 +106,7 @@ export async function processTransaction(scope: Scope, entries: BundleEntry[], i
     if (entry.resource) entry.resource = rewritePlaceholders(entry.resource, placeholders);
     entry.path = rewritePlaceholders(entry.path, placeholders);
     await resolveConditionalReferences(scope, entry).catch((error: unknown) => Promise.reject(inEntry(error, entry)));
-    if (entry.method !== 'GET' && entry.method !== 'HEAD') {
+    if (!isRead(entry.method)) {
       const target = entry.method === 'POST' ? `${entry.path}/${entry.createId}` : `${entry.path}?${entry.query}`;
       if (targets.has(target)) throw badRequest(`Entry ${entry.index} changes ${entry.path} a second time`, `Bundle.entry[${entry.index}]`);
       targets.add(target);
@@ -117,7 +117,7 @@ export async function processTransaction(scope: Scope, entries: BundleEntry[], i
   const ordered = [...parsed].sort((a, b) => ORDER[a.method] - ORDER[b.method] || a.index - b.index);
   for (const entry of ordered) {
     try {
-      responses[entry.index] = responseEntry(await runEntry(scope, entry), includeResource);
+      responses[entry.index] = responseEntry(await runEntry(scope, entry), includeResource || isRead(entry.method));
     } catch (error) {
       throw inEntry(error, entry);
     }
