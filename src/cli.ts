@@ -1,6 +1,7 @@
 // Admin commands: `npm run cli -- <command>`.
 //   migrate
 //   client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]
+//   conformance DIR      validate every JSON resource in DIR; exit 1 if any fails
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { ClientInputError, createClient } from './policy/client-registry.ts';
@@ -8,10 +9,12 @@ import type { Database } from './store/database.ts';
 import { migrate } from './store/migrations.ts';
 import { openDatabase } from './store/open-database.ts';
 import { DataDirInUseError } from './store/pglite-database.ts';
+import { checkFolder } from './validation/conformance.ts';
 
 const USAGE = `usage:
   npm run cli -- migrate
-  npm run cli -- client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]`;
+  npm run cli -- client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]
+  npm run conformance -- DIR`;
 
 async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
   const db = await openDatabase(loadConfig());
@@ -48,6 +51,14 @@ async function main(argv: string[]): Promise<void> {
       createClient(db, { name: values.name ?? '', role: values.role ?? '', organization: values.org ?? '', purposes: values.purpose ?? [] }),
     );
     console.log(JSON.stringify(created));
+    return;
+  }
+  if (command === 'conformance' && sub) {
+    const results = checkFolder(sub);
+    const failed = results.filter((result) => result.problems.length > 0);
+    for (const result of failed) console.log(`FAIL ${result.file}\n  ${result.problems.join('\n  ')}`);
+    console.log(`${results.length - failed.length} passed, ${failed.length} failed`);
+    if (failed.length) process.exitCode = 1;
     return;
   }
   throw new ClientInputError(USAGE);

@@ -30,6 +30,7 @@ export class SchemaValidator {
       return issues.length === 0;
     };
     this.#ajv.addKeyword({ keyword: 'fhirResource', errors: true, validate: nested as never });
+    this.#ajv.addKeyword({ keyword: 'requiredChoice', errors: true, validate: requiredChoice as never });
     this.#ajv.addSchema({ definitions }, SCHEMA_KEY);
   }
 
@@ -72,6 +73,15 @@ export class SchemaValidator {
   }
 }
 
+/** A required choice element such as `value[x]`: some `valueXxx` must be present. */
+const requiredChoice: NestedValidate = function (schema, data) {
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) return true;
+  const keys = Object.keys(data);
+  const missing = (schema as string[]).filter((prefix) => !keys.some((key) => key.startsWith(prefix) && /^[A-Z]/.test(key.slice(prefix.length))));
+  requiredChoice.errors = missing.map((prefix) => ({ keyword: 'required', params: { missingProperty: `${prefix}[x]` }, message: 'required choice' }));
+  return missing.length === 0;
+};
+
 function resourceTypeOf(data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   const type = (data as { resourceType?: unknown }).resourceType;
@@ -96,8 +106,10 @@ function toIssue(root: string, error: Partial<ErrorObject>): IssueInput {
       const name = String(params.additionalProperty);
       return { code: 'structure', diagnostics: `Unknown element '${name}'`, expression: `${path}.${name}` };
     }
-    case 'required':
-      return { code: 'required', diagnostics: `Missing required element '${String(params.missingProperty)}'`, expression: `${path}.${String(params.missingProperty)}` };
+    case 'required': {
+      const missing = String(params.missingProperty);
+      return { code: 'required', diagnostics: `Missing required element '${missing}'`, expression: `${path}.${missing.replace('[x]', '')}` };
+    }
     case 'type':
       return { code: 'structure', diagnostics: `Wrong type: expected ${String(params.type)}`, expression: path };
     case 'pattern': {
