@@ -35,25 +35,25 @@ export class FhirEngine {
     return this.#run(request, route, ctx);
   }
 
-  #scope(q: Scope['q'], ctx: RequestContext, inTransaction: boolean): Scope {
-    return { q, ctx, services: this.#options, inTransaction };
+  #scope(q: Scope['q'], ctx: RequestContext): Scope {
+    return { q, ctx, services: this.#options };
   }
 
   #run(request: FhirRequest, route: Route, ctx: RequestContext): Promise<FhirResponse> {
     if (isWrite(request.method) && route.kind !== 'search-post') {
-      return this.#db.transaction((tx) => dispatch(this.#scope(tx, ctx, true), request, route));
+      return this.#db.transaction((tx) => dispatch(this.#scope(tx, ctx), request, route));
     }
-    return dispatch(this.#scope(this.#db, ctx, false), request, route);
+    return dispatch(this.#scope(this.#db, ctx), request, route);
   }
 
   async #bundle(request: FhirRequest, ctx: RequestContext, includeResource: boolean): Promise<FhirResponse> {
     const { type, entries } = readBundle(request.body);
     let bundle: Bundle;
     if (type === 'transaction') {
-      authorize(this.#scope(this.#db, ctx, false), 'transaction');
-      bundle = await this.#db.transaction((tx) => processTransaction(this.#scope(tx, ctx, true), entries, includeResource));
+      authorize(this.#scope(this.#db, ctx), 'transaction');
+      bundle = await this.#db.transaction((tx) => processTransaction(this.#scope(tx, ctx), entries, includeResource));
     } else {
-      authorize(this.#scope(this.#db, ctx, false), 'batch');
+      authorize(this.#scope(this.#db, ctx), 'batch');
       const run = (entry: FhirRequest) => {
         const route = parseRoute(entry.path);
         if (route.kind === 'bundle' || route.kind === 'capabilities') return this.handle(entry, ctx, includeResource);

@@ -13,6 +13,4 @@ export interface Scope {
   q: Queryable;
   ctx: RequestContext;
   services: EngineServices;
-  /** True inside a transaction bundle: conditional matches and writes share one snapshot. */
-  inTransaction: boolean;
 }
