@@ -97,6 +97,10 @@ describe('applyJsonPatch: remove and replace', () => {
     expect(result.name[0]).toEqual({ family: 'Quispe', given: ['Rosa', 'Maria'] });
   });
 
+  it('replaces the whole document with the empty path (the root always exists)', () => {
+    expect(applyJsonPatch(doc(), [{ op: 'replace', path: '', value: { resourceType: 'Basic' } }])).toEqual({ resourceType: 'Basic' });
+  });
+
   it('fails with 422 when replacing something that does not exist', () => {
     expect(errorOf(() => applyJsonPatch(doc(), [{ op: 'replace', path: '/gender', value: 'male' }])).status).toBe(422);
     expect(errorOf(() => applyJsonPatch(doc(), [{ op: 'replace', path: '/name/0/given/2', value: 'x' }])).status).toBe(422);

@@ -1,5 +1,6 @@
 // Every bad input gets an OperationOutcome with the right HTTP status and, where there is one,
 // the FHIRPath of the failing element in issue.expression. Rejected writes leave no trace.
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type HttpResult, type TestServer } from '../helpers/test-server.ts';
 
@@ -102,6 +103,20 @@ describe('schema validation names the failing path', () => {
     expect(expressions(issues)).toContain('Patient.name[0].family');
   });
 
+  it('rejects a string, number or null where a complex datatype is required', async () => {
+    for (const [body, path] of [
+      [{ resourceType: 'Patient', name: ['Smith'] }, 'Patient.name[0]'],
+      [{ resourceType: 'Patient', name: [42] }, 'Patient.name[0]'],
+      [{ resourceType: 'Patient', name: [null] }, 'Patient.name[0]'],
+      [{ resourceType: 'Patient', maritalStatus: 'married' }, 'Patient.maritalStatus'],
+      [{ resourceType: 'Patient', birthDate: '1980-01-01', _birthDate: 'x' }, 'Patient._birthDate'],
+    ] as const) {
+      const res = await server.request('POST', '/fhir/Patient', { body });
+      expect(res.status, `${JSON.stringify(body)}: ${res.text}`).toBe(400);
+      expect(expressions(expectOutcome(res, 400)), JSON.stringify(body)).toContain(path);
+    }
+  });
+
   it('rejects an object where an array is required', async () => {
     const res = await server.request('POST', '/fhir/Patient', { body: { resourceType: 'Patient', name: { family: 'X' } } });
     const issues = expectOutcome(res, 400);
@@ -121,6 +136,25 @@ describe('schema validation names the failing path', () => {
     const res = await server.request('POST', '/fhir/Patient', { body: { ...patient(), birthDate: '1980-02-30' } });
     const issues = expectOutcome(res, 400);
     expect(expressions(issues)).toContain('Patient.birthDate');
+  });
+
+  it('rejects empty arrays and empty objects (FHIR JSON: never empty; ele-1)', async () => {
+    const emptyArray = await server.request('POST', '/fhir/Patient', { body: { ...patient(), identifier: [] } });
+    expect(expressions(expectOutcome(emptyArray, 400))).toContain('Patient.identifier');
+    const emptyObject = await server.request('POST', '/fhir/Patient', { body: { ...patient(), name: [{}] } });
+    expect(expressions(expectOutcome(emptyObject, 400))).toContain('Patient.name[0]');
+  });
+
+  it('rejects null values with the path of the element', async () => {
+    const res = await server.request('POST', '/fhir/Patient', { body: { ...patient(), birthDate: null } });
+    expect(expressions(expectOutcome(res, 400))).toContain('Patient.birthDate');
+  });
+
+  it('rejects invalid content inside contained resources with the nested path', async () => {
+    const res = await server.request('POST', '/fhir/Patient', {
+      body: { ...patient(), contained: [{ resourceType: 'Practitioner', id: 'p1', bogus: 1 }] },
+    });
+    expect(expressions(expectOutcome(res, 400))).toContain('Patient.contained[0].bogus');
   });
 
   it('rejects an invalid code with the path of the code', async () => {
@@ -191,6 +225,14 @@ describe('unknown endpoints', () => {
     expectOutcome(await server.request('POST', '/fhir/$nope', { body: { resourceType: 'Parameters' } }), 404);
   });
 
+  it('answers 400 to an invalid id in the URL', async () => {
+    expectOutcome(await server.request('GET', '/fhir/Patient/a%20b'), 400);
+    expectOutcome(await server.request('GET', `/fhir/Patient/${'a'.repeat(65)}`), 400);
+    const put = await server.request('PUT', '/fhir/Patient/bad_id', { body: { ...patient(), id: 'bad_id' } });
+    expectOutcome(put, 400);
+    expect((await server.request('GET', '/fhir/Patient?_id=bad_id')).body.entry ?? []).toHaveLength(0);
+  });
+
   it('answers 404 with an OperationOutcome for paths outside /fhir', async () => {
     expectOutcome(await server.request('GET', '/nowhere'), 404);
   });
@@ -245,6 +287,33 @@ describe('media types', () => {
   });
 });
 
+describe('body encodings', () => {
+  it('accepts a gzip-compressed body', async () => {
+    const res = await server.request('POST', '/fhir/Patient', {
+      rawBody: gzipSync(JSON.stringify(patient('Gzipped'))),
+      headers: { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' },
+    });
+    expect(res.status, res.text).toBe(201);
+    expect(res.body.name[0].family).toBe('Gzipped');
+  });
+
+  it('answers 400 (not 500) to a body that claims gzip but is not', async () => {
+    const res = await server.request('POST', '/fhir/Patient', {
+      rawBody: JSON.stringify(patient()),
+      headers: { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' },
+    });
+    expectOutcome(res, 400);
+  });
+
+  it('answers 415 to an unknown Content-Encoding', async () => {
+    const res = await server.request('POST', '/fhir/Patient', {
+      rawBody: JSON.stringify(patient()),
+      headers: { 'content-type': 'application/fhir+json', 'content-encoding': 'x-custom' },
+    });
+    expectOutcome(res, 415);
+  });
+});
+
 describe('body size limit', () => {
   it('answers 413 to a body over MAX_BODY_SIZE', async () => {
     const big = { ...patient(), name: [{ family: 'X'.repeat(2048) }] };
@@ -254,6 +323,17 @@ describe('body size limit', () => {
     const after = await small.request('GET', '/fhir/Patient?_total=accurate');
     expect(after.status).toBe(200);
     expect(after.body.entry ?? []).toHaveLength(0);
+  });
+
+  it('applies the limit to the decompressed body (gzip)', async () => {
+    const big = JSON.stringify({ ...patient(), name: [{ family: 'X'.repeat(4096) }] });
+    const compressed = gzipSync(big);
+    expect(compressed.length).toBeLessThan(1024);
+    const res = await small.request('POST', '/fhir/Patient', {
+      rawBody: compressed,
+      headers: { 'content-type': 'application/fhir+json', 'content-encoding': 'gzip' },
+    });
+    expectOutcome(res, 413);
   });
 
   it('still accepts a body under the limit on that server', async () => {
