@@ -13,6 +13,10 @@ export function parseDateRange(value: string, expression: string): DateRange {
   const m = DATE.exec(value);
   if (!m) throw badRequest(`Invalid date '${value}'`, expression);
   const [, y, mo, d, h, mi, s, frac, zone] = m;
+  // Date() rolls 2025-02-30 over into March: check the calendar date exists.
+  if (d && new Date(Date.UTC(Number(y), Number(mo) - 1, Number(d))).getUTCDate() !== Number(d)) {
+    throw badRequest(`Invalid date '${value}'`, expression);
+  }
   const iso = (parts: string) => {
     const date = new Date(parts);
     if (Number.isNaN(date.getTime())) throw badRequest(`Invalid date '${value}'`, expression);

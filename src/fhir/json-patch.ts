@@ -95,7 +95,8 @@ export function applyJsonPatch<T>(original: T, operations: PatchOperation[]): T 
         break;
       case 'replace':
         get(doc, operation.path, i);
-        doc = add(remove(doc, operation.path, i), operation.path, structuredClone(operation.value), i);
+        // The root always exists, so replacing it is allowed (RFC 6902 §4.3); `remove` refuses it.
+        doc = operation.path === '' ? structuredClone(operation.value) : add(remove(doc, operation.path, i), operation.path, structuredClone(operation.value), i);
         break;
       case 'move': {
         const value = get(doc, operation.from!, i);

@@ -23,26 +23,27 @@ function filterSql(filter: SearchFilter, p: Params): string {
     case 'id':
       return `id = ANY(${p.add(filter.ids)}::text[])`;
     case 'lastUpdated': {
-      const start = p.add(filter.start.toISOString());
-      const end = p.add(filter.end.toISOString());
+      // Bind only the bounds the comparison uses: PostgreSQL rejects unused parameters.
+      const start = () => p.add(filter.start.toISOString());
+      const end = () => p.add(filter.end.toISOString());
       switch (filter.prefix) {
         case 'eq':
-          return `(last_updated >= ${start} AND last_updated < ${end})`;
+          return `(last_updated >= ${start()} AND last_updated < ${end()})`;
         case 'ne':
-          return `(last_updated < ${start} OR last_updated >= ${end})`;
+          return `(last_updated < ${start()} OR last_updated >= ${end()})`;
         case 'lt':
         case 'eb':
-          return `last_updated < ${start}`;
+          return `last_updated < ${start()}`;
         case 'le':
-          return `last_updated < ${end}`;
+          return `last_updated < ${end()}`;
         case 'gt':
         case 'sa':
-          return `last_updated >= ${end}`;
+          return `last_updated >= ${end()}`;
         case 'ge':
-          return `last_updated >= ${start}`;
+          return `last_updated >= ${start()}`;
         case 'ap':
           // "approximately": the range widened by a day on each side.
-          return `(last_updated >= ${start}::timestamptz - interval '1 day' AND last_updated < ${end}::timestamptz + interval '1 day')`;
+          return `(last_updated >= ${start()}::timestamptz - interval '1 day' AND last_updated < ${end()}::timestamptz + interval '1 day')`;
       }
       break;
     }

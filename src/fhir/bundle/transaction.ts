@@ -6,7 +6,7 @@
 // order. Any failure throws out of the database transaction, which rolls back every write.
 import type { Bundle, BundleEntry, Resource } from 'fhir/r4';
 import { findMatches, lockCriteria } from '../conditional.ts';
-import { badRequest, preconditionFailed } from '../errors.ts';
+import { badRequest, FhirError, preconditionFailed } from '../errors.ts';
 import { create } from '../interactions/create.ts';
 import { newId, requireResourceType } from '../resource-identity.ts';
 import { authorize, dispatch, parseRoute } from '../router.ts';
@@ -55,7 +55,12 @@ async function planIds(scope: Scope, entries: PlannedEntry[], placeholders: Plac
       await lockCriteria(scope, type, entry.query.toString());
       const matches = await findMatches(scope, type, entry.query.toString(), `Bundle.entry[${entry.index}].request.url`);
       if (matches.length > 1) throw preconditionFailed(`The criteria of entry ${entry.index} matched more than one ${type}`);
-      const id = (matches[0] as Id | undefined)?.id ?? (entry.resource?.id as string | undefined) ?? newId();
+      const match = (matches[0] as Id | undefined)?.id;
+      const bodyId = entry.resource?.id as string | undefined;
+      if (match && bodyId !== undefined && bodyId !== match) {
+        throw badRequest(`Body id '${bodyId}' does not match the resource the criteria found`, `Bundle.entry[${entry.index}].resource.id`);
+      }
+      const id = match ?? bodyId ?? newId();
       entry.path = `${type}/${id}`;
       entry.query = new URLSearchParams();
       entry.resource = { ...entry.resource!, id };
@@ -74,12 +79,12 @@ async function resolveConditionalReferences(scope: Scope, entry: PlannedEntry): 
       throw badRequest(`Reference '${value}' does not match any fullUrl in the transaction`, path);
     }
     const question = value.indexOf('?');
-    if (question <= 0 || value.includes('/')) continue;
+    if (question <= 0 || value.slice(0, question).includes('/')) continue;
     const type = value.slice(0, question);
     requireResourceType(type);
     const matches = await findMatches(scope, type, value.slice(question + 1), path);
     if (matches.length !== 1) {
-      throw preconditionFailed(`Conditional reference '${value}' at ${path} matched ${matches.length} resources, not one`);
+      throw new FhirError(412, { code: 'conflict', diagnostics: `Conditional reference '${value}' matched ${matches.length} resources, not one`, expression: path });
     }
     holder.reference = `${type}/${(matches[0] as Id).id}`;
   }
