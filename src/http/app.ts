@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { FhirError } from '../fhir/errors.ts';
 import type { FhirEngine } from '../fhir/engine.ts';
-import { isWrite } from '../fhir/router.ts';
-import type { RequestContext } from '../fhir/types.ts';
+import { checkMethod, isWrite, parseRoute } from '../fhir/router.ts';
+import type { FhirMethod, RequestContext } from '../fhir/types.ts';
 import { anonymousActor, type Actor } from '../policy/actor.ts';
 import type { TokenService } from '../policy/token-service.ts';
 import type { Database } from '../store/database.ts';
@@ -71,6 +71,8 @@ export function createApp({ config, db, engine, tokens, logger }: AppDeps): Expr
   const handle = async (req: Request, res: express.Response, actor: Actor) => {
     const path = req.path.replace(/^\/+/, '');
     checkAcceptable(req);
+    // Route and method first: a wrong URL or method is a 404/405 whatever the body looks like.
+    checkMethod(parseRoute(path), req.method.toUpperCase() as FhirMethod);
     const request = toFhirRequest(req, path);
     const ctx: RequestContext = { requestId: res.locals.requestId as string, actor, fhirBase: `${publicBase(req)}/fhir` };
     const prefer = parsePrefer(req.get('prefer')).return;

@@ -18,7 +18,11 @@ function basicCredentials(header: string | undefined): [string, string] | undefi
   const colon = decoded.indexOf(':');
   if (colon < 0) return undefined;
   // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
-  return [decodeURIComponent(decoded.slice(0, colon)), decodeURIComponent(decoded.slice(colon + 1))];
+  try {
+    return [decodeURIComponent(decoded.slice(0, colon)), decodeURIComponent(decoded.slice(colon + 1))];
+  } catch {
+    return undefined; // broken percent-encoding: treated as no credentials
+  }
 }
 
 export function authRoutes(db: Database, tokens: TokenService, publicBase: (req: express.Request) => string): Router {
@@ -31,6 +35,7 @@ export function authRoutes(db: Database, tokens: TokenService, publicBase: (req:
   router.post('/auth/token', express.urlencoded({ extended: false, limit: '64kb' }), async (req, res, next) => {
     try {
       const form = (req.body ?? {}) as Record<string, string | undefined>;
+      if (!form.grant_type) return fail(res, { status: 400, error: 'invalid_request', description: 'grant_type is required' });
       if (form.grant_type !== 'client_credentials') {
         return fail(res, { status: 400, error: 'unsupported_grant_type', description: 'grant_type must be client_credentials' });
       }

@@ -13,6 +13,11 @@ function toFhirError(error: unknown, maxBodyBytes: number): FhirError | undefine
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') {
     return new FhirError(415, { code: 'not-supported', diagnostics: 'Unsupported body encoding or charset' });
   }
+  // Other body-reading failures (bad gzip, wrong Content-Length...) carry their own 4xx status.
+  const status = (error as { status?: unknown } | null)?.status;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return new FhirError(status, { code: 'invalid', diagnostics: 'The request body could not be read' });
+  }
   return undefined;
 }
 

@@ -35,6 +35,8 @@ type Properties = Record<string, { $ref?: string; type?: string; items?: { $ref?
  * Adds what the published R4 JSON schema leaves out, so that it checks what R4 requires:
  * - required elements (min 1 in the StructureDefinitions; r4-required-elements.json), with a
  *   required choice `value[x]` expressed as the `requiredChoice` keyword (schema-validator.ts);
+ * - complex types are objects, and no object or array may be empty (R4 JSON, ele-1);
+ * - date, dateTime and instant values name real calendar days (`calendarDate` keyword);
  * and repairs two gaps so that valid FHIR JSON passes:
  * - every primitive element may have its `_element` sibling for ids and extensions (the schema
  *   omits it for 400-odd elements, e.g. QuestionnaireResponse._questionnaire);
@@ -54,10 +56,14 @@ function normalize(schema: FhirSchemaFile): FhirSchemaFile {
     if (plain.length) definition.required = [...new Set([...((definition.required as string[] | undefined) ?? []), ...plain])];
     if (choices.length) definition.requiredChoice = choices;
   }
+  for (const name of ['date', 'dateTime', 'instant']) schema.definitions[name].calendarDate = true;
   const element = { $ref: '#/definitions/Element' };
   for (const [definitionName, definition] of Object.entries(schema.definitions)) {
     const properties = definition.properties as Properties | undefined;
     if (!properties) continue;
+    definition.type = 'object';
+    definition.minProperties = 1;
+    for (const property of Object.values(properties)) if (property.type === 'array') (property as { minItems?: number }).minItems = 1;
     for (const [name, property] of Object.entries(properties)) {
       if (name.startsWith('_') || NO_EXTENSIONS.has(name) || name === 'resourceType') continue;
       if (definitionName === 'Extension' && name === 'url') continue;

@@ -51,3 +51,14 @@ describe('R4 cardinality', () => {
     expect(problems({ resourceType: 'Task', status: 'requested', intent: 'order', input: [{ type: { text: 't' }, valueString: 'v' }] })).toEqual([]);
   });
 });
+
+describe('R4 JSON rules the published schema does not state', () => {
+  it('rejects empty arrays and objects, non-objects where a complex type belongs, and impossible dates', () => {
+    expect(problems({ resourceType: 'Patient', identifier: [] })).toEqual(['Patient.identifier: Arrays must not be empty']);
+    expect(problems({ resourceType: 'Patient', name: [{}] })).toEqual(['Patient.name[0]: Objects must not be empty']);
+    expect(problems({ resourceType: 'Patient', maritalStatus: 'married' })).toEqual(['Patient.maritalStatus: Wrong type: expected object']);
+    expect(problems({ resourceType: 'Patient', birthDate: '1980-02-30' })).toEqual(['Patient.birthDate: Invalid date value']);
+    expect(problems({ resourceType: 'Patient', birthDate: '1980-02-29' })).toEqual(['Patient.birthDate: Invalid date value']);
+    expect(problems({ resourceType: 'Patient', birthDate: '1984-02-29' })).toEqual([]);
+  });
+});

@@ -31,6 +31,7 @@ export class SchemaValidator {
     };
     this.#ajv.addKeyword({ keyword: 'fhirResource', errors: true, validate: nested as never });
     this.#ajv.addKeyword({ keyword: 'requiredChoice', errors: true, validate: requiredChoice as never });
+    this.#ajv.addKeyword({ keyword: 'calendarDate', errors: false, validate: isCalendarDate });
     this.#ajv.addSchema({ definitions }, SCHEMA_KEY);
   }
 
@@ -82,6 +83,15 @@ const requiredChoice: NestedValidate = function (schema, data) {
   return missing.length === 0;
 };
 
+/** The pattern checks a date's shape; this checks the day exists (no 2025-02-30). */
+function isCalendarDate(_schema: unknown, data: unknown): boolean {
+  if (typeof data !== 'string') return true;
+  const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(data);
+  if (!match) return true;
+  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day;
+}
+
 function resourceTypeOf(data: unknown): string | undefined {
   if (typeof data !== 'object' || data === null || Array.isArray(data)) return undefined;
   const type = (data as { resourceType?: unknown }).resourceType;
@@ -112,11 +122,16 @@ function toIssue(root: string, error: Partial<ErrorObject>): IssueInput {
     }
     case 'type':
       return { code: 'structure', diagnostics: `Wrong type: expected ${String(params.type)}`, expression: path };
-    case 'pattern': {
+    case 'pattern':
+    case 'calendarDate': {
       // schemaPath looks like #/definitions/date/pattern: name the FHIR primitive type.
-      const primitive = /definitions\/([^/]+)\/pattern$/.exec(error.schemaPath ?? '')?.[1] ?? 'value';
-      return { code: 'value', diagnostics: `Invalid ${primitive} value`, expression: path };
+      const primitive = /definitions\/([a-z][A-Za-z0-9]*)\/(pattern|calendarDate)$/.exec(error.schemaPath ?? '')?.[1];
+      return { code: 'value', diagnostics: primitive ? `Invalid ${primitive} value` : 'Invalid value', expression: path };
     }
+    case 'minItems':
+      return { code: 'structure', diagnostics: 'Arrays must not be empty', expression: path };
+    case 'minProperties':
+      return { code: 'structure', diagnostics: 'Objects must not be empty', expression: path };
     case 'enum':
       return { code: 'value', diagnostics: `Invalid code: expected one of ${(params.allowedValues as unknown[]).join(', ')}`, expression: path };
     case 'const':
