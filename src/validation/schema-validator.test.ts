@@ -58,7 +58,7 @@ describe('R4 JSON rules the published schema does not state', () => {
     expect(problems({ resourceType: 'Patient', name: [{}] })).toEqual(['Patient.name[0]: Objects must not be empty']);
     expect(problems({ resourceType: 'Patient', maritalStatus: 'married' })).toEqual(['Patient.maritalStatus: Wrong type: expected object']);
     expect(problems({ resourceType: 'Patient', birthDate: '1980-02-30' })).toEqual(['Patient.birthDate: Invalid date value']);
-    expect(problems({ resourceType: 'Patient', birthDate: '1980-02-29' })).toEqual(['Patient.birthDate: Invalid date value']);
+    expect(problems({ resourceType: 'Patient', birthDate: '1981-02-29' })).toEqual(['Patient.birthDate: Invalid date value']);
     expect(problems({ resourceType: 'Patient', birthDate: '1984-02-29' })).toEqual([]);
   });
 });
