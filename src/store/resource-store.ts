@@ -16,6 +16,8 @@ export interface StoredVersion {
 
 export interface HistoryRow extends StoredVersion {
   seq: number;
+  /** This version brought the resource into existence: the first version, or the first after a delete. */
+  created: boolean;
 }
 
 interface Row {
@@ -106,11 +108,14 @@ function historyFilter(query: Omit<HistoryQuery, 'limit'>): { where: string; par
 export async function history(q: Queryable, query: HistoryQuery): Promise<HistoryRow[]> {
   const { where, params } = historyFilter(query);
   const newer = query.cursor?.newer ?? false;
-  const rows = await q.query<Row>(
-    `SELECT seq, ${COLUMNS} FROM resource_version ${where} ORDER BY seq ${newer ? 'ASC' : 'DESC'} LIMIT $${params.push(query.limit)}`,
+  const rows = await q.query<Row & { created: boolean }>(
+    `SELECT seq, ${COLUMNS},
+            version_id = 1 OR COALESCE((SELECT p.deleted FROM resource_version p
+              WHERE p.resource_type = v.resource_type AND p.id = v.id AND p.version_id = v.version_id - 1), false) AS created
+       FROM resource_version v ${where} ORDER BY seq ${newer ? 'ASC' : 'DESC'} LIMIT $${params.push(query.limit)}`,
     params,
   );
-  const page = rows.map((row) => ({ ...fromRow(row), seq: Number(row.seq) }));
+  const page = rows.map((row) => ({ ...fromRow(row), seq: Number(row.seq), created: row.created }));
   return newer ? page.reverse() : page;
 }
 

@@ -63,6 +63,7 @@ describe('instance history', () => {
     expect(v4.resource.name[0].family).toBe('Four');
     expect(v4.resource.meta.versionId).toBe('4');
     expect(v4.request).toEqual({ method: 'PUT', url: `Patient/${id}` });
+    expect(v4.response.status).toBe('201'); // re-created after the delete
 
     expect(v3.request.method).toBe('DELETE');
     expect(v3.request.url).toBe(`Patient/${id}`);

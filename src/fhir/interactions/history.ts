@@ -20,12 +20,17 @@ function parseCursor(value: string | null): { seq: number; newer: boolean } | un
   return { seq: Number(match[2]), newer: match[1] === 'n' };
 }
 
+/**
+ * One history entry. The store keeps no request method, so it is inferred as HAPI does:
+ * POST for a first version, PUT for later ones (201 when it re-created a deleted resource), DELETE for tombstones.
+ */
 function entryFor(scope: Scope, row: HistoryRow): BundleEntry {
   const url = `${row.resourceType}/${row.id}`;
+  const first = row.versionId === 1;
   const entry: BundleEntry = {
     fullUrl: `${scope.ctx.fhirBase}/${url}`,
-    request: { method: row.deleted ? 'DELETE' : row.versionId === 1 ? 'POST' : 'PUT', url: row.versionId === 1 && !row.deleted ? row.resourceType : url },
-    response: { status: row.deleted ? '204' : row.versionId === 1 ? '201' : '200', etag: etag(row.versionId), lastModified: row.lastUpdated },
+    request: { method: row.deleted ? 'DELETE' : first ? 'POST' : 'PUT', url: first ? row.resourceType : url },
+    response: { status: row.deleted ? '204' : row.created ? '201' : '200', etag: etag(row.versionId), lastModified: row.lastUpdated },
   };
   if (row.resource) entry.resource = row.resource;
   return entry;
