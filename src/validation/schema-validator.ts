@@ -17,11 +17,17 @@ interface NestedValidate {
 }
 
 export class SchemaValidator {
-  readonly #ajv: Ajv;
+  #ajvInstance: Ajv | undefined;
   readonly #compiled = new Map<string, ValidateFunction>();
 
-  constructor() {
-    this.#ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, addUsedSchema: false });
+  /** Built on first use: loading the 3.5 MB schema would otherwise add ~150 ms to start-up. */
+  get #ajv(): Ajv {
+    this.#ajvInstance ??= this.#createAjv();
+    return this.#ajvInstance;
+  }
+
+  #createAjv(): Ajv {
+    const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, addUsedSchema: false });
     const source = fhirSchema();
     const definitions: Record<string, JsonSchema> = { ...source.definitions, ResourceList: { fhirResource: true } };
     const nested: NestedValidate = (_schema, data, _parent, dataCxt) => {
@@ -29,10 +35,11 @@ export class SchemaValidator {
       nested.errors = issues;
       return issues.length === 0;
     };
-    this.#ajv.addKeyword({ keyword: 'fhirResource', errors: true, validate: nested as never });
-    this.#ajv.addKeyword({ keyword: 'requiredChoice', errors: true, validate: requiredChoice as never });
-    this.#ajv.addKeyword({ keyword: 'calendarDate', errors: false, validate: isCalendarDate });
-    this.#ajv.addSchema({ definitions }, SCHEMA_KEY);
+    ajv.addKeyword({ keyword: 'fhirResource', errors: true, validate: nested as never });
+    ajv.addKeyword({ keyword: 'requiredChoice', errors: true, validate: requiredChoice as never });
+    ajv.addKeyword({ keyword: 'calendarDate', errors: false, validate: isCalendarDate });
+    ajv.addSchema({ definitions }, SCHEMA_KEY);
+    return ajv;
   }
 
   #validatorFor(resourceType: string): ValidateFunction {
@@ -54,11 +61,6 @@ export class SchemaValidator {
     const validate = this.#validatorFor(type);
     if (validate(data)) return [];
     return (validate.errors ?? []).map((error) => ({ ...error, instancePath: prefix + error.instancePath }));
-  }
-
-  /** Compiles the validators of these types now (to take the cost off the first request). */
-  warm(types: string[]): void {
-    for (const type of types) this.#validatorFor(type);
   }
 
   /** Throws a 400 FhirError listing every structural problem (up to 50), each with its path. */
