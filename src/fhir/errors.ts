@@ -46,4 +46,3 @@ export const gone = (diagnostics: string, headers: Record<string, string> = {}) 
 export const conflict = (diagnostics: string) => new FhirError(409, { code: 'conflict', diagnostics });
 export const preconditionFailed = (diagnostics: string) => new FhirError(412, { code: 'conflict', diagnostics });
 export const forbidden = (diagnostics: string) => new FhirError(403, { code: 'forbidden', diagnostics });
-export const notSupported = (diagnostics: string, status = 400) => new FhirError(status, { code: 'not-supported', diagnostics });

@@ -2,7 +2,7 @@
 // OperationOutcome; body-parser errors get theirs; anything else is a logged 500.
 import type { ErrorRequestHandler } from 'express';
 import type { Logger } from 'pino';
-import { FhirError, operationOutcome } from '../fhir/errors.ts';
+import { FhirError } from '../fhir/errors.ts';
 import { FHIR_JSON } from './fhir-response.ts';
 
 function toFhirError(error: unknown, maxBodyBytes: number): FhirError | undefined {
@@ -33,5 +33,3 @@ export function errorHandler(logger: Logger, maxBodyBytes: number): ErrorRequest
     res.status(fhirError.status).set(fhirError.headers).type(FHIR_JSON).send(JSON.stringify(fhirError.outcome));
   };
 }
-
-export const notFoundOutcome = (path: string) => operationOutcome([{ code: 'not-found', diagnostics: `No endpoint at ${path}` }]);
