@@ -75,9 +75,12 @@ export async function writeVersion(q: Queryable, version: StoredVersion): Promis
     version.deleted,
     version.resource ? JSON.stringify(version.resource) : null,
   ];
-  await q.query(`INSERT INTO resource_version (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)`, params);
+  // One statement (one round trip) appends the version and makes it current.
   await q.query(
-    `INSERT INTO resource (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+    `WITH version AS (
+       INSERT INTO resource_version (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+     )
+     INSERT INTO resource (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
      ON CONFLICT (resource_type, id) DO UPDATE
        SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
            deleted = EXCLUDED.deleted, content = EXCLUDED.content`,
