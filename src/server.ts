@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import type { Config } from './config.ts';
 import { FhirEngine } from './fhir/engine.ts';
+import { loadStoredSearchParameters } from './fhir/search/stored-search-parameters.ts';
+import { SearchParameterRegistry } from './fhir/search/search-parameter-registry.ts';
 import { createApp } from './http/app.ts';
 import { TokenService } from './policy/token-service.ts';
 import type { Database } from './store/database.ts';
@@ -40,8 +42,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const tokens = new TokenService(db, config.tokenTtlSeconds);
     await tokens.init();
 
+    const searchParameters = new SearchParameterRegistry();
+    await loadStoredSearchParameters(db, searchParameters);
     const engine = new FhirEngine(db, {
       validator: new SchemaValidator(),
+      searchParameters,
       maxPageSize: config.maxPageSize,
       software: { name: packageJson.name, version: packageJson.version },
       onUnexpected: (error) => logger.error({ err: { type: (error as Error)?.name, stack: (error as Error)?.stack } }, 'batch entry failed'),

@@ -3,7 +3,7 @@
 import type { Resource } from 'fhir/r4';
 import { searchPage } from '../store/search-sql.ts';
 import { badRequest } from './errors.ts';
-import { parseSearchRequest } from './search-request.ts';
+import { parseSearchFor } from './interactions/search.ts';
 import type { Scope } from './scope.ts';
 
 /**
@@ -14,8 +14,10 @@ import type { Scope } from './scope.ts';
 export async function findMatches(scope: Scope, type: string, criteria: string, expression: string): Promise<Resource[]> {
   const query = new URLSearchParams(criteria.replace(/^\?/, ''));
   if ([...query.keys()].length === 0) throw badRequest('Conditional criteria must not be empty', expression);
-  const request = parseSearchRequest(type, query, { maxPageSize: 2, strict: true });
-  if (request.cursor || request.summaryCount) throw badRequest('Conditional criteria must be search filters', expression);
+  const request = parseSearchFor(scope, type, query, true);
+  if (request.cursor || request.summary || request.includes.length || request.revincludes.length) {
+    throw badRequest('Conditional criteria must be search filters', expression);
+  }
   request.count = 2;
   const rows = await searchPage(scope.q, request, 2);
   return rows.map((row) => row.resource);

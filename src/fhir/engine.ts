@@ -35,13 +35,24 @@ export class FhirEngine {
     return this.#run(request, route, ctx);
   }
 
+  /** A scope outside any transaction: reads only, so nothing waits for a commit. */
   #scope(q: Scope['q'], ctx: RequestContext): Scope {
-    return { q, ctx, services: this.#options };
+    return { q, ctx, services: this.#options, afterCommit: (effect) => effect() };
+  }
+
+  /** Runs `work` in one database transaction, then its after-commit effects. */
+  async #transaction<T>(ctx: RequestContext, work: (scope: Scope) => Promise<T>): Promise<T> {
+    const effects: (() => void)[] = [];
+    const result = await this.#db.transaction((tx) =>
+      work({ q: tx, ctx, services: this.#options, afterCommit: (effect) => effects.push(effect) }),
+    );
+    for (const effect of effects) effect();
+    return result;
   }
 
   #run(request: FhirRequest, route: Route, ctx: RequestContext): Promise<FhirResponse> {
     if (isWrite(request.method) && route.kind !== 'search-post') {
-      return this.#db.transaction((tx) => dispatch(this.#scope(tx, ctx), request, route));
+      return this.#transaction(ctx, (scope) => dispatch(scope, request, route));
     }
     return dispatch(this.#scope(this.#db, ctx), request, route);
   }
@@ -51,7 +62,7 @@ export class FhirEngine {
     let bundle: Bundle;
     if (type === 'transaction') {
       authorize(this.#scope(this.#db, ctx), 'transaction');
-      bundle = await this.#db.transaction((tx) => processTransaction(this.#scope(tx, ctx), entries, includeResource));
+      bundle = await this.#transaction(ctx, (scope) => processTransaction(scope, entries, includeResource));
     } else {
       authorize(this.#scope(this.#db, ctx), 'batch');
       const run = (entry: FhirRequest) => {

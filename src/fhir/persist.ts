@@ -1,6 +1,8 @@
 // The write path shared by create, update, patch and delete: check, stamp meta, append a version.
-import type { Resource } from 'fhir/r4';
+import type { Resource, SearchParameter } from 'fhir/r4';
 import { readCurrent, writeVersion, type StoredVersion } from '../store/resource-store.ts';
+import { writeSearchIndex } from '../store/search-index.ts';
+import { extractIndexRows } from './search/index-rows.ts';
 import { checkReferenceSyntax } from '../validation/reference-syntax.ts';
 import { badRequest, conflict } from './errors.ts';
 import type { Scope } from './scope.ts';
@@ -48,7 +50,20 @@ export async function persistVersion(
     if ((error as { code?: string }).code === '23505') throw conflict(`Concurrent write to ${type}/${id}; retry`);
     throw error;
   }
+  // The search index follows the current version, in the same transaction.
+  const rows = stored ? extractIndexRows(scope.services.searchParameters, stored) : undefined;
+  await writeSearchIndex(scope.q, type, [{ resourceType: type, id, rows, replace: previous !== undefined }]);
+  if (type === 'SearchParameter') trackSearchParameter(scope, stored as SearchParameter | undefined, previous?.resource as SearchParameter | undefined);
   return version;
+}
+
+/** A SearchParameter written at runtime is searchable (for resources written after it) once committed. */
+function trackSearchParameter(scope: Scope, current: SearchParameter | undefined, previous: SearchParameter | undefined): void {
+  const registry = scope.services.searchParameters;
+  scope.afterCommit(() => {
+    if (previous) registry.remove(previous);
+    if (current?.status === 'active') registry.add(current);
+  });
 }
 
 /** The response for a stored version: Location with _history, ETag, Last-Modified and the body. */

@@ -2,10 +2,12 @@
 // request context, and the engine's shared services.
 import type { Queryable } from '../store/database.ts';
 import type { SchemaValidator } from '../validation/schema-validator.ts';
+import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
 import type { RequestContext } from './types.ts';
 
 export interface EngineServices {
   validator: SchemaValidator;
+  searchParameters: SearchParameterRegistry;
   maxPageSize: number;
 }
 
@@ -13,4 +15,6 @@ export interface Scope {
   q: Queryable;
   ctx: RequestContext;
   services: EngineServices;
+  /** Runs `effect` once the surrounding database transaction has committed (never after a rollback). */
+  afterCommit(effect: () => void): void;
 }

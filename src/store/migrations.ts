@@ -57,6 +57,75 @@ const migrations: { id: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: '003-search-index',
+    sql: `
+      -- Search index rows of current versions, one table per parameter type, replaced at each write
+      -- in the same transaction (src/store/search-index.ts). code is the search parameter's code.
+      CREATE TABLE search_token (
+        resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+        system text, value text, text text, type_system text, type_code text
+      );
+      CREATE INDEX search_token_value ON search_token (resource_type, code, value, system);
+      CREATE INDEX search_token_system ON search_token (resource_type, code, system);
+      CREATE INDEX search_token_resource ON search_token (resource_type, id);
+
+      CREATE TABLE search_string (
+        resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, value text NOT NULL, exact text NOT NULL
+      );
+      CREATE INDEX search_string_value ON search_string (resource_type, code, value text_pattern_ops);
+      CREATE INDEX search_string_resource ON search_string (resource_type, id);
+
+      CREATE TABLE search_date (
+        resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, low timestamptz NOT NULL, high timestamptz NOT NULL
+      );
+      CREATE INDEX search_date_low ON search_date (resource_type, code, low);
+      CREATE INDEX search_date_high ON search_date (resource_type, code, high);
+      CREATE INDEX search_date_resource ON search_date (resource_type, id);
+
+      CREATE TABLE search_number (
+        resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, low numeric NOT NULL, high numeric NOT NULL
+      );
+      CREATE INDEX search_number_low ON search_number (resource_type, code, low);
+      CREATE INDEX search_number_resource ON search_number (resource_type, id);
+
+      CREATE TABLE search_quantity (
+        resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+        system text, unit_code text, unit text, low numeric NOT NULL, high numeric NOT NULL
+      );
+      CREATE INDEX search_quantity_low ON search_quantity (resource_type, code, low);
+      CREATE INDEX search_quantity_resource ON search_quantity (resource_type, id);
+
+      CREATE TABLE search_reference (
+        resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+        target_type text, target_id text, url text, identifier_system text, identifier_value text
+      );
+      CREATE INDEX search_reference_target ON search_reference (resource_type, code, target_id, target_type);
+      CREATE INDEX search_reference_reverse ON search_reference (target_type, target_id, resource_type, code);
+      CREATE INDEX search_reference_url ON search_reference (resource_type, code, url);
+      CREATE INDEX search_reference_identifier ON search_reference (resource_type, code, identifier_value);
+      CREATE INDEX search_reference_resource ON search_reference (resource_type, id);
+
+      CREATE TABLE search_uri (
+        resource_type text NOT NULL, id text NOT NULL, code text NOT NULL, value text NOT NULL
+      );
+      CREATE INDEX search_uri_value ON search_uri (resource_type, code, value text_pattern_ops);
+      CREATE INDEX search_uri_resource ON search_uri (resource_type, id);
+
+      CREATE TABLE search_composite (
+        resource_type text NOT NULL, id text NOT NULL, code text NOT NULL,
+        c1_system text, c1_value text, c2_system text, c2_value text,
+        c2_number_low numeric, c2_number_high numeric, c2_date_low timestamptz, c2_date_high timestamptz
+      );
+      CREATE INDEX search_composite_value ON search_composite (resource_type, code, c1_value, c2_value);
+      CREATE INDEX search_composite_resource ON search_composite (resource_type, id);
+
+      -- Progress of \`cli reindex\` runs, so an interrupted run resumes where it stopped.
+      CREATE TABLE reindex_progress (
+        job text PRIMARY KEY, resource_type text NOT NULL, last_id text NOT NULL, updated_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<string[]> {

@@ -1,16 +1,14 @@
-// Turns a SearchRequest into SQL over the current-version table, with keyset paging.
+// Turns a SearchRequest into SQL over the current-version table and the search index tables.
+// Each filter becomes `r.id IN (SELECT id FROM search_x WHERE resource_type = … AND code = … AND …)`
+// so PostgreSQL drives the query from the index of the most selective filter.
 import type { Resource } from 'fhir/r4';
 import type { Queryable, SqlValue } from './database.ts';
-import type { SearchFilter, SearchRequest, SortKey } from '../fhir/search-request.ts';
+import type {
+  CompositeMatch, DateMatch, Filter, IndexMatch, NumberMatch, ReferenceMatch, SearchRequest, SortKey, StringMatch, TokenMatch, UriMatch,
+} from '../fhir/search/search-request.ts';
 import { toInstant } from './resource-store.ts';
 
-export interface SearchRow {
-  resource: Resource;
-  /** Values of the sort keys, for the paging cursor. */
-  keys: string[];
-}
-
-class Params {
+export class Params {
   readonly values: SqlValue[] = [];
   add(value: SqlValue): string {
     this.values.push(value);
@@ -18,92 +16,240 @@ class Params {
   }
 }
 
-function filterSql(filter: SearchFilter, p: Params): string {
+const like = (value: string) => value.replace(/[\\%_]/g, (ch) => `\\${ch}`);
+
+function tokenSql(m: TokenMatch, p: Params, system = 's.system', value = 's.value'): string {
+  const parts: string[] = [];
+  if (m.text !== undefined) parts.push(`s.text LIKE ${p.add(`${like(m.text)}%`)}`);
+  if (m.value !== undefined) parts.push(`${value} = ${p.add(m.value)}`);
+  if (m.system === null) parts.push(`${system} IS NULL`);
+  else if (m.system !== undefined) parts.push(`${system} = ${p.add(m.system)}`);
+  if (m.typeCode !== undefined) parts.push(`s.type_code = ${p.add(m.typeCode)}`);
+  if (m.typeSystem !== undefined) parts.push(`s.type_system = ${p.add(m.typeSystem)}`);
+  return parts.length ? parts.join(' AND ') : 'true';
+}
+
+function stringSql(m: StringMatch, p: Params): string {
+  if (m.mode === 'exact') return `s.exact = ${p.add(m.value)}`;
+  if (m.mode === 'contains') return `s.value LIKE ${p.add(`%${like(m.value)}%`)}`;
+  return `s.value LIKE ${p.add(`${like(m.value)}%`)}`;
+}
+
+/** Target range [low, high) against the search range [start, end), per the prefix (R4 §3.1.1.4.5). */
+export function rangeSql(m: { prefix: DateMatch['prefix']; start: string; end: string }, low: string, high: string, p: Params, cast: string): string {
+  const start = () => `${p.add(m.start)}::${cast}`;
+  const end = () => `${p.add(m.end)}::${cast}`;
+  switch (m.prefix) {
+    case 'eq': return `(${low} >= ${start()} AND ${high} <= ${end()})`;
+    case 'ne': return `NOT (${low} >= ${start()} AND ${high} <= ${end()})`;
+    case 'gt': return `${high} > ${end()}`;
+    case 'lt': return `${low} < ${start()}`;
+    case 'ge': return `${high} > ${start()}`;
+    case 'le': return `${low} < ${end()}`;
+    case 'sa': return `${low} >= ${end()}`;
+    case 'eb': return `${high} <= ${start()}`;
+    case 'ap': return `(${low} < ${end()} AND ${high} > ${start()})`;
+  }
+}
+
+/** Approximate dates: the search range widened by 10% of its distance from now, at least a day. */
+function approximate(m: DateMatch): DateMatch {
+  if (m.prefix !== 'ap') return m;
+  const now = Date.now();
+  const start = Date.parse(m.start);
+  const end = Date.parse(m.end);
+  const margin = Math.max(86_400_000, 0.1 * Math.abs(now - (start + end) / 2));
+  return { prefix: 'ap', start: new Date(start - margin).toISOString(), end: new Date(end + margin).toISOString() };
+}
+
+/** Numbers: eq/ne/ap use the value's implicit precision range; the ordering prefixes its exact value. */
+function numberSql(m: NumberMatch, low: string, high: string, p: Params): string {
+  const v = () => `${p.add(m.value)}::numeric`;
+  switch (m.prefix) {
+    case 'eq': return `(${low} >= ${p.add(m.low)}::numeric AND ${high} < ${p.add(m.high)}::numeric)`;
+    case 'ne': return `NOT (${low} >= ${p.add(m.low)}::numeric AND ${high} < ${p.add(m.high)}::numeric)`;
+    case 'gt': return `${high} > ${v()}`;
+    case 'lt': return `${low} < ${v()}`;
+    case 'ge': return `${high} >= ${v()}`;
+    case 'le': return `${low} <= ${v()}`;
+    case 'sa': return `${low} > ${v()}`;
+    case 'eb': return `${high} < ${v()}`;
+    case 'ap': {
+      const margin = Math.abs(Number(m.value)) * 0.1;
+      return `(${low} <= ${p.add(String(Number(m.value) + margin))}::numeric AND ${high} >= ${p.add(String(Number(m.value) - margin))}::numeric)`;
+    }
+  }
+}
+
+function quantitySql(m: NumberMatch, p: Params, low = 's.low', high = 's.high', system = 's.system', code = 's.unit_code', unit: string | undefined = 's.unit'): string {
+  const parts = [numberSql(m, low, high, p)];
+  if (m.system) parts.push(`${system} = ${p.add(m.system)}`);
+  if (m.unit) {
+    const u = p.add(m.unit);
+    parts.push(m.system || !unit ? `${code} = ${u}` : `(${code} = ${u} OR ${unit} = ${u})`);
+  }
+  return parts.join(' AND ');
+}
+
+function referenceSql(m: ReferenceMatch, p: Params): string {
+  const parts: string[] = [];
+  if (m.url !== undefined) parts.push(`s.url = ${p.add(m.url)}`);
+  if (m.targetId !== undefined) parts.push(`s.target_id = ${p.add(m.targetId)}`);
+  if (m.targetType !== undefined) parts.push(`s.target_type = ${p.add(m.targetType)}`);
+  if (m.identifierValue !== undefined) parts.push(`s.identifier_value = ${p.add(m.identifierValue)}`);
+  if (m.identifierSystem !== undefined) parts.push(`s.identifier_system = ${p.add(m.identifierSystem)}`);
+  return parts.length ? parts.join(' AND ') : 'false';
+}
+
+function uriSql(m: UriMatch, p: Params): string {
+  if (m.mode === 'below') return `(s.value = ${p.add(m.value)} OR s.value LIKE ${p.add(`${like(m.value.replace(/\/+$/, ''))}/%`)})`;
+  if (m.mode === 'above') {
+    const v = p.add(m.value);
+    return `(s.value = ${v} OR ${v} LIKE replace(replace(replace(rtrim(s.value, '/'), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '/%')`;
+  }
+  return `s.value = ${p.add(m.value)}`;
+}
+
+function compositeSql(m: CompositeMatch, p: Params): string {
+  const parts = [tokenSql(m.first, p, 's.c1_system', 's.c1_value')];
+  const second = m.second;
+  if (second.token) parts.push(tokenSql(second.token, p, 's.c2_system', 's.c2_value'));
+  if (second.number) parts.push(quantitySql(second.number, p, 's.c2_number_low', 's.c2_number_high', 's.c2_system', 's.c2_value', undefined));
+  if (second.date) parts.push(rangeSql(approximate(second.date), 's.c2_date_low', 's.c2_date_high', p, 'timestamptz'));
+  if (second.string !== undefined) parts.push(`s.c2_value LIKE ${p.add(`${like(second.string)}%`)}`);
+  return parts.join(' AND ');
+}
+
+function matchSql(match: IndexMatch, p: Params): string {
+  const alternatives: string[] = (() => {
+    switch (match.table) {
+      case 'search_token': return match.anyOf.map((m) => tokenSql(m, p));
+      case 'search_string': return match.anyOf.map((m) => stringSql(m, p));
+      case 'search_date': return match.anyOf.map((m) => rangeSql(approximate(m), 's.low', 's.high', p, 'timestamptz'));
+      case 'search_number': return match.anyOf.map((m) => numberSql(m, 's.low', 's.high', p));
+      case 'search_quantity': return match.anyOf.map((m) => quantitySql(m, p));
+      case 'search_reference': return match.anyOf.map((m) => referenceSql(m, p));
+      case 'search_uri': return match.anyOf.map((m) => uriSql(m, p));
+      case 'search_composite': return match.anyOf.map((m) => compositeSql(m, p));
+    }
+  })();
+  return alternatives.length === 1 ? alternatives[0] : `(${alternatives.map((a) => `(${a})`).join(' OR ')})`;
+}
+
+/** SQL selecting the ids of live resources of `type` that satisfy all `filters`. */
+export function idsSql(type: string, filters: Filter[], p: Params): string {
+  const where = filters.map((filter) => filterSql(type, filter, 'r', p));
+  return `SELECT r.id FROM resource r WHERE r.resource_type = ${p.add(type)} AND NOT r.deleted${where.map((w) => ` AND ${w}`).join('')}`;
+}
+
+/** A boolean SQL expression: does resource `alias` (of `type`) satisfy the filter? */
+export function filterSql(type: string, filter: Filter, alias: string, p: Params): string {
   switch (filter.kind) {
     case 'id':
-      return `id = ANY(${p.add(filter.ids)}::text[])`;
+      return `${alias}.id = ANY(${p.add(filter.ids)}::text[])`;
     case 'lastUpdated': {
-      // Bind only the bounds the comparison uses: PostgreSQL rejects unused parameters.
-      const start = () => p.add(filter.start.toISOString());
-      const end = () => p.add(filter.end.toISOString());
-      switch (filter.prefix) {
-        case 'eq':
-          return `(last_updated >= ${start()} AND last_updated < ${end()})`;
-        case 'ne':
-          return `(last_updated < ${start()} OR last_updated >= ${end()})`;
-        case 'lt':
-        case 'eb':
-          return `last_updated < ${start()}`;
-        case 'le':
-          return `last_updated < ${end()}`;
-        case 'gt':
-        case 'sa':
-          return `last_updated >= ${end()}`;
-        case 'ge':
-          return `last_updated >= ${start()}`;
-        case 'ap':
-          // "approximately": the range widened by a day on each side.
-          return `(last_updated >= ${start()}::timestamptz - interval '1 day' AND last_updated < ${end()}::timestamptz + interval '1 day')`;
-      }
-      break;
+      const alternatives = filter.anyOf.map((m) => rangeSql(approximate(m), `${alias}.last_updated`, `${alias}.last_updated + interval '1 millisecond'`, p, 'timestamptz'));
+      return alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`;
     }
-    case 'identifier': {
-      const alternatives = filter.any.map((token) => {
-        if (token.noSystem) {
-          const elements = filter.many ? `jsonb_array_elements(content -> 'identifier')` : `jsonb_build_array(content -> 'identifier')`;
-          return `EXISTS (SELECT 1 FROM ${elements} AS e WHERE e ->> 'value' = ${p.add(token.value ?? '')} AND NOT e ? 'system')`;
-        }
-        const wanted: Record<string, string> = {};
-        if (token.system) wanted.system = token.system;
-        if (token.value) wanted.value = token.value;
-        return `content -> 'identifier' @> ${p.add(JSON.stringify(filter.many ? [wanted] : wanted))}::jsonb`;
-      });
-      return `(${alternatives.join(' OR ')})`;
+    case 'index': {
+      const sub = `SELECT s.id FROM ${filter.match.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)} AND ${matchSql(filter.match, p)}`;
+      return `${alias}.id ${filter.negate ? 'NOT IN' : 'IN'} (${sub})`;
     }
+    case 'missing': {
+      const sub = `SELECT s.id FROM ${filter.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)}`;
+      return `${alias}.id ${filter.missing ? 'NOT IN' : 'IN'} (${sub})`;
+    }
+    case 'chain': {
+      const sub = `SELECT s.id FROM search_reference s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)}
+        AND s.target_type = ${p.add(filter.targetType)} AND s.target_id IN (${idsSql(filter.targetType, filter.inner, p)})`;
+      return `${alias}.id IN (${sub})`;
+    }
+    case 'has': {
+      const sub = `SELECT s.target_id FROM search_reference s WHERE s.resource_type = ${p.add(filter.sourceType)} AND s.code = ${p.add(filter.code)}
+        AND s.target_type = ${p.add(type)} AND s.id IN (${idsSql(filter.sourceType, filter.inner, p)})`;
+      return `${alias}.id IN (${sub})`;
+    }
+    case 'or':
+      return `(${filter.anyOf.map((f) => filterSql(type, f, alias, p)).join(' OR ')})`;
   }
-  throw new Error('unreachable');
 }
 
-function whereSql(request: SearchRequest, p: Params): string {
-  const clauses = [`resource_type = ${p.add(request.resourceType)}`, 'NOT deleted'];
-  for (const filter of request.filters) clauses.push(filterSql(filter, p));
-  return clauses.join(' AND ');
+const CAST: Record<string, string> = { search_date: 'timestamptz', search_number: 'numeric', search_quantity: 'numeric' };
+
+/** The value a resource sorts by for one key: min ascending, max descending; NULL when it has none. */
+function sortValueSql(key: SortKey, p: Params): { sql: string; cast: string } {
+  if (key.kind === 'column') return { sql: `r.${key.column}`, cast: key.column === 'id' ? 'text' : 'timestamptz' };
+  const column = key.table === 'search_date' ? (key.descending ? 'high' : 'low') : key.table === 'search_number' || key.table === 'search_quantity' ? 'low' : 'value';
+  const aggregate = key.descending ? 'max' : 'min';
+  return {
+    sql: `(SELECT ${aggregate}(s.${column}) FROM ${key.table} s WHERE s.resource_type = r.resource_type AND s.id = r.id AND s.code = ${p.add(key.code)})`,
+    cast: CAST[key.table] ?? 'text',
+  };
 }
 
-/** Rows strictly after `values` in the order of `sort` (or strictly before, for a previous page). */
-function keysetSql(sort: SortKey[], values: string[], after: boolean, p: Params): string {
-  const parts: string[] = [];
-  for (let i = 0; i < sort.length; i++) {
-    const equal = sort.slice(0, i).map((key, j) => `${key.column} = ${p.add(values[j])}`);
+/**
+ * Rows after (or before) the cursor in the sort order, NULLs last in either direction.
+ * Built from the last key back: key i decides unless equal, then the later keys decide.
+ */
+function keysetSql(sort: SortKey[], values: (string | null)[], after: boolean, casts: string[], p: Params): string {
+  let condition = 'false'; // past the last key (id) nothing is "equal", so ties cannot pass
+  for (let i = sort.length - 1; i >= 0; i--) {
+    const k = `page.k${i}`;
+    const v = values[i];
     const forward = sort[i].descending ? !after : after;
-    equal.push(`${sort[i].column} ${forward ? '>' : '<'} ${p.add(values[i])}`);
-    parts.push(`(${equal.join(' AND ')})`);
+    const op = forward ? '>' : '<';
+    if (v === null) {
+      // Among NULLs only later keys decide; going backwards, every non-NULL comes before.
+      condition = after ? `(${k} IS NULL AND ${condition})` : `(${k} IS NOT NULL OR (${k} IS NULL AND ${condition}))`;
+    } else {
+      const value = `${p.add(v)}::${casts[i]}`;
+      const beyond = after ? `${k} ${op} ${value} OR ${k} IS NULL` : `${k} ${op} ${value}`;
+      condition = `(${beyond} OR (${k} = ${value} AND ${condition}))`;
+    }
   }
-  return `(${parts.join(' OR ')})`;
+  return condition;
+}
+
+export interface SearchRow {
+  resource: Resource;
+  /** Values of the sort keys, for the paging cursor. */
+  keys: (string | null)[];
 }
 
 /** One page (plus one row, to tell whether another page exists) in the requested order. */
 export async function searchPage(q: Queryable, request: SearchRequest, limit: number): Promise<SearchRow[]> {
   const p = new Params();
-  let where = whereSql(request, p);
+  const keys = request.sort.map((key) => sortValueSql(key, p));
+  const where = request.filters.map((filter) => filterSql(request.resourceType, filter, 'r', p)).map((w) => ` AND ${w}`).join('');
+  const inner = `SELECT r.content, ${keys.map((key, i) => `${key.sql} AS k${i}`).join(', ')}
+    FROM resource r WHERE r.resource_type = ${p.add(request.resourceType)} AND NOT r.deleted${where}`;
   const previous = request.cursor?.direction === 'previous';
-  if (request.cursor) where += ` AND ${keysetSql(request.sort, request.cursor.values, !previous, p)}`;
+  const keyset = request.cursor ? `WHERE ${keysetSql(request.sort, request.cursor.values, !previous, keys.map((key) => key.cast), p)}` : '';
   const order = request.sort
-    .map((key) => `${key.column} ${key.descending !== previous ? 'DESC' : 'ASC'}`)
+    .map((key, i) => {
+      const descending = key.descending !== previous;
+      return `page.k${i} ${descending ? 'DESC' : 'ASC'} NULLS ${previous ? 'FIRST' : 'LAST'}`;
+    })
     .join(', ');
-  const rows = await q.query<{ content: Resource; id: string; last_updated: string }>(
-    `SELECT content, id, last_updated FROM resource WHERE ${where} ORDER BY ${order} LIMIT ${p.add(limit)}`,
+  const rows = await q.query<Record<string, unknown> & { content: Resource }>(
+    `SELECT * FROM (${inner}) page ${keyset} ORDER BY ${order} LIMIT ${p.add(limit)}`,
     p.values,
   );
   const page = rows.map((row) => ({
     resource: row.content,
-    keys: request.sort.map((key) => (key.column === 'id' ? row.id : toInstant(row.last_updated))),
+    keys: request.sort.map((key, i) => keyText(row[`k${i}`], keys[i].cast)),
   }));
   return previous ? page.reverse() : page;
 }
 
+function keyText(value: unknown, cast: string): string | null {
+  if (value === null || value === undefined) return null;
+  if (cast === 'timestamptz') return String(value) === 'infinity' || String(value) === '-infinity' ? String(value) : toInstant(String(value));
+  return String(value);
+}
+
 export async function searchCount(q: Queryable, request: SearchRequest): Promise<number> {
   const p = new Params();
-  const rows = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM resource WHERE ${whereSql(request, p)}`, p.values);
+  const rows = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${idsSql(request.resourceType, request.filters, p)}) matches`, p.values);
   return rows[0].n;
 }

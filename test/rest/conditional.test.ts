@@ -82,7 +82,7 @@ describe('conditional create (If-None-Exist)', () => {
     const sys = system('create-unknown');
     await createPatient('Existing', { system: sys, value: '1' });
     const before = await historyTotal('Patient');
-    for (const criteria of [`no-such-param=${sys}`, `identifier=${sys}|1&no-such-param=x`, `identifier:fancy=${sys}|1`, `family=Existing`]) {
+    for (const criteria of [`no-such-param=${sys}`, `identifier=${sys}|1&no-such-param=x`, `identifier:fancy=${sys}|1`, `nickname=Existing`]) {
       const res = await conditionalCreate(criteria, patient('New', { system: sys, value: '1' }));
       expect(res.status, criteria).toBe(400);
       expect(res.body.resourceType).toBe('OperationOutcome');

@@ -3,7 +3,7 @@ import type { Bundle, BundleEntry, BundleLink } from 'fhir/r4';
 import { countHistory, history as readHistory, type HistoryRow } from '../../store/resource-store.ts';
 import { badRequest } from '../errors.ts';
 import { parseDateRange } from '../date-range.ts';
-import { DEFAULT_PAGE_SIZE } from '../search-request.ts';
+import { DEFAULT_PAGE_SIZE } from '../search/search-request.ts';
 import { etag } from '../resource-identity.ts';
 import type { Scope } from '../scope.ts';
 import type { FhirRequest, FhirResponse } from '../types.ts';
