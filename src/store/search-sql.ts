@@ -216,8 +216,8 @@ export interface SearchRow {
   keys: (string | null)[];
 }
 
-/** One page (plus one row, to tell whether another page exists) in the requested order. */
-export async function searchPage(q: Queryable, request: SearchRequest, limit: number): Promise<SearchRow[]> {
+/** The SQL of one search page, with its parameters and the casts of its sort keys. */
+export function searchPageSql(request: SearchRequest, limit: number): { sql: string; params: SqlValue[]; casts: string[] } {
   const p = new Params();
   const keys = request.sort.map((key) => sortValueSql(key, p));
   const where = request.filters.map((filter) => filterSql(request.resourceType, filter, 'r', p)).map((w) => ` AND ${w}`).join('');
@@ -231,15 +231,19 @@ export async function searchPage(q: Queryable, request: SearchRequest, limit: nu
       return `page.k${i} ${descending ? 'DESC' : 'ASC'} NULLS ${previous ? 'FIRST' : 'LAST'}`;
     })
     .join(', ');
-  const rows = await q.query<Record<string, unknown> & { content: Resource }>(
-    `SELECT * FROM (${inner}) page ${keyset} ORDER BY ${order} LIMIT ${p.add(limit)}`,
-    p.values,
-  );
+  const sql = `SELECT * FROM (${inner}) page ${keyset} ORDER BY ${order} LIMIT ${p.add(limit)}`;
+  return { sql, params: p.values, casts: keys.map((key) => key.cast) };
+}
+
+/** One page (plus one row, to tell whether another page exists) in the requested order. */
+export async function searchPage(q: Queryable, request: SearchRequest, limit: number): Promise<SearchRow[]> {
+  const { sql, params, casts } = searchPageSql(request, limit);
+  const rows = await q.query<Record<string, unknown> & { content: Resource }>(sql, params);
   const page = rows.map((row) => ({
     resource: row.content,
-    keys: request.sort.map((key, i) => keyText(row[`k${i}`], keys[i].cast)),
+    keys: request.sort.map((_key, i) => keyText(row[`k${i}`], casts[i])),
   }));
-  return previous ? page.reverse() : page;
+  return request.cursor?.direction === 'previous' ? page.reverse() : page;
 }
 
 function keyText(value: unknown, cast: string): string | null {
