@@ -1,21 +1,42 @@
 // The CapabilityStatement, generated from what the router, search and auth actually implement.
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
-import { fhirResourceTypes, fhirSchema } from '../validation/fhir-schema.ts';
+import { fhirResourceTypes } from '../validation/fhir-schema.ts';
+import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
+// Parameters the search engine handles itself (no index rows) and supports on every type.
+const ENGINE_PARAMS = new Set(['_id', '_lastUpdated']);
+const UNSUPPORTED = new Set(['_text', '_content', '_query', '_list', '_type']);
 
-function searchParams(type: string): CapabilityStatementRestResource['searchParam'] {
-  const params: NonNullable<CapabilityStatementRestResource['searchParam']> = [
-    { name: '_id', type: 'token', definition: 'http://hl7.org/fhir/SearchParameter/Resource-id' },
-    { name: '_lastUpdated', type: 'date', definition: 'http://hl7.org/fhir/SearchParameter/Resource-lastUpdated' },
-  ];
-  if ((fhirSchema().definitions[type]?.properties as Record<string, unknown> | undefined)?.identifier) {
-    params.push({ name: 'identifier', type: 'token', documentation: 'system|value, |value, system| or value' });
+function searchParams(registry: SearchParameterRegistry, type: string): Pick<CapabilityStatementRestResource, 'searchParam' | 'searchInclude' | 'searchRevInclude'> {
+  const definitions = registry.definitionsFor(type).filter(
+    (definition) =>
+      !UNSUPPORTED.has(definition.code) &&
+      definition.type !== 'special' &&
+      (definition.type !== 'composite' || definition.component?.length === 2) &&
+      (definition.expression || ENGINE_PARAMS.has(definition.code)),
+  );
+  const searchParam = definitions
+    .map((definition) => ({ name: definition.code, definition: definition.url, type: definition.type }))
+    .sort((a, b) => (a.name < b.name ? -1 : 1));
+  const references = definitions.filter((definition) => definition.type === 'reference');
+  const searchInclude = ['*', ...references.map((definition) => `${type}:${definition.code}`).sort()];
+  const searchRevInclude: string[] = [];
+  for (const source of fhirResourceTypes()) {
+    for (const definition of registry.definitionsFor(source)) {
+      if (definition.type === 'reference' && definition.expression && (definition.target ?? []).includes(type as never)) searchRevInclude.push(`${source}:${definition.code}`);
+    }
   }
-  return params;
+  // FHIR JSON forbids empty arrays: leave out what a type does not have.
+  return { searchParam, searchInclude, ...(searchRevInclude.length ? { searchRevInclude: searchRevInclude.sort() } : {}) };
 }
 
-export function capabilityStatement(fhirBase: string, software: { name: string; version: string }): CapabilityStatement {
+// Built once per registry version: listing every type's parameters and includes takes ~100 ms.
+const cache = new WeakMap<SearchParameterRegistry, { version: number; resource: CapabilityStatementRestResource[] }>();
+
+function resources(registry: SearchParameterRegistry): CapabilityStatementRestResource[] {
+  const cached = cache.get(registry);
+  if (cached?.version === registry.version) return cached.resource;
   const resource = [...fhirResourceTypes()].sort().map(
     (type): CapabilityStatementRestResource => ({
       type: type as CapabilityStatementRestResource['type'],
@@ -27,9 +48,15 @@ export function capabilityStatement(fhirBase: string, software: { name: string; 
       conditionalRead: 'full-support',
       conditionalUpdate: true,
       conditionalDelete: 'single',
-      searchParam: searchParams(type),
+      ...searchParams(registry, type),
     }),
   );
+  cache.set(registry, { version: registry.version, resource });
+  return resource;
+}
+
+export function capabilityStatement(fhirBase: string, software: { name: string; version: string }, registry: SearchParameterRegistry): CapabilityStatement {
+  const resource = resources(registry);
   const tokenUrl = fhirBase.replace(/\/fhir$/, '/auth/token');
   return {
     resourceType: 'CapabilityStatement',

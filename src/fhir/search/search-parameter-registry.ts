@@ -82,6 +82,8 @@ export class SearchParameterRegistry {
   readonly #definitions = new Map<string, Map<string, SearchParameter>>();
   readonly #byUrl = new Map<string, SearchParameter>();
   readonly #compiled = new Map<string, Map<string, SearchParam>>();
+  /** Changes whenever a parameter is added or removed (for caches of what the registry says). */
+  version = 0;
 
   constructor() {
     const bundle = JSON.parse(fs.readFileSync(path.join(getDataDir(), 'fhir', 'r4', 'search-parameters.json'), 'utf8')) as {
@@ -99,6 +101,7 @@ export class SearchParameterRegistry {
   add(parameter: SearchParameter): void {
     if (parameter.resourceType !== 'SearchParameter' || !parameter.code || !parameter.type) return;
     if (parameter.url) this.#byUrl.set(parameter.url, parameter);
+    this.version++;
     const bases = parameter.base.flatMap((base) => (base === 'Resource' || base === 'DomainResource' ? R4_RESOURCE_TYPES : [base]));
     for (const base of bases) {
       let forType = this.#definitions.get(base);
@@ -110,12 +113,18 @@ export class SearchParameterRegistry {
 
   /** Removes a runtime-added SearchParameter (when its resource is deleted or retired). */
   remove(parameter: SearchParameter): void {
+    this.version++;
     for (const [type, forType] of this.#definitions) {
       if (forType.get(parameter.code)?.url === parameter.url) {
         forType.delete(parameter.code);
         this.#compiled.get(type)?.delete(parameter.code);
       }
     }
+  }
+
+  /** The SearchParameter resources that apply to a type, uncompiled (for the capability statement). */
+  definitionsFor(resourceType: string): SearchParameter[] {
+    return [...(this.#definitions.get(resourceType)?.values() ?? [])];
   }
 
   /** Every indexed parameter of a type, compiled. */
