@@ -2,6 +2,7 @@
 //   migrate
 //   client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]
 //   conformance DIR      validate every JSON resource in DIR; exit 1 if any fails
+//   reindex [--type T] [--restart]   rebuild search index rows (resumable)
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { ClientInputError, createClient } from './policy/client-registry.ts';
@@ -10,10 +11,15 @@ import { migrate } from './store/migrations.ts';
 import { openDatabase } from './store/open-database.ts';
 import { DataDirInUseError } from './store/pglite-database.ts';
 import { checkFolder } from './validation/conformance.ts';
+import { fhirResourceTypes } from './validation/fhir-schema.ts';
+import { reindex } from './fhir/search/reindex.ts';
+import { SearchParameterRegistry } from './fhir/search/search-parameter-registry.ts';
+import { loadStoredSearchParameters } from './fhir/search/stored-search-parameters.ts';
 
 const USAGE = `usage:
   npm run cli -- migrate
   npm run cli -- client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]
+  npm run cli -- reindex [--type T] [--restart]
   npm run conformance -- DIR`;
 
 async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
@@ -51,6 +57,22 @@ async function main(argv: string[]): Promise<void> {
       createClient(db, { name: values.name ?? '', role: values.role ?? '', organization: values.org ?? '', purposes: values.purpose ?? [] }),
     );
     console.log(JSON.stringify(created));
+    return;
+  }
+  if (command === 'reindex') {
+    const { values } = parseArgs({ args: argv.slice(1), options: { type: { type: 'string' }, restart: { type: 'boolean' } } });
+    if (values.type && !fhirResourceTypes().has(values.type)) throw new ClientInputError(`--type ${values.type} is not an R4 resource type`);
+    const done = await withDatabase(async (db) => {
+      const registry = new SearchParameterRegistry();
+      await loadStoredSearchParameters(db, registry);
+      return reindex(db, registry, {
+        resourceType: values.type,
+        restart: values.restart,
+        onProgress: ({ resourceType, done }) => process.stderr.write(`\r${resourceType}: ${done} resources reindexed`),
+      });
+    });
+    if (done) process.stderr.write('\n');
+    console.log(JSON.stringify({ reindexed: done }));
     return;
   }
   if (command === 'conformance' && sub) {
