@@ -6,6 +6,7 @@ import { processBatch } from './bundle/batch.ts';
 import { readBundle } from './bundle/bundle-entry.ts';
 import { processTransaction } from './bundle/transaction.ts';
 import { capabilityStatement } from './capability-statement.ts';
+import { refreshStoredSearchParameters } from './search/stored-search-parameters.ts';
 import { authorize, checkMethod, dispatch, isWrite, parseRoute, type Route } from './router.ts';
 import type { EngineServices, Scope } from './scope.ts';
 import type { FhirRequest, FhirResponse, RequestContext } from './types.ts';
@@ -26,6 +27,8 @@ export class FhirEngine {
   }
 
   async handle(request: FhirRequest, ctx: RequestContext, includeResourceInBundles = true): Promise<FhirResponse> {
+    // Other server processes may have added SearchParameters: index and search with the same ones.
+    await refreshStoredSearchParameters(this.#db, this.#options.searchParameters);
     const route = parseRoute(request.path);
     checkMethod(route, request.method);
     if (route.kind === 'capabilities') {
@@ -37,16 +40,16 @@ export class FhirEngine {
 
   /** A scope outside any transaction: reads only, so nothing waits for a commit. */
   #scope(q: Scope['q'], ctx: RequestContext): Scope {
-    return { q, ctx, services: this.#options, afterCommit: (effect) => effect() };
+    return { q, ctx, services: this.#options, afterCommit: (effect) => void effect(this.#db) };
   }
 
   /** Runs `work` in one database transaction, then its after-commit effects. */
   async #transaction<T>(ctx: RequestContext, work: (scope: Scope) => Promise<T>): Promise<T> {
-    const effects: (() => void)[] = [];
+    const effects: ((db: Database) => Promise<void> | void)[] = [];
     const result = await this.#db.transaction((tx) =>
       work({ q: tx, ctx, services: this.#options, afterCommit: (effect) => effects.push(effect) }),
     );
-    for (const effect of effects) effect();
+    for (const effect of effects) await effect(this.#db);
     return result;
   }
 

@@ -1,8 +1,9 @@
 // The write path shared by create, update, patch and delete: check, stamp meta, append a version.
-import type { Resource, SearchParameter } from 'fhir/r4';
+import type { Resource } from 'fhir/r4';
 import { readCurrent, writeVersion, type StoredVersion } from '../store/resource-store.ts';
 import { writeSearchIndex } from '../store/search-index.ts';
 import { extractIndexRows } from './search/index-rows.ts';
+import { loadStoredSearchParameters } from './search/stored-search-parameters.ts';
 import { checkReferenceSyntax } from '../validation/reference-syntax.ts';
 import { badRequest, conflict } from './errors.ts';
 import type { Scope } from './scope.ts';
@@ -53,16 +54,14 @@ export async function persistVersion(
   // The search index follows the current version, in the same transaction.
   const rows = stored ? extractIndexRows(scope.services.searchParameters, stored) : undefined;
   await writeSearchIndex(scope.q, type, [{ resourceType: type, id, rows, replace: previous !== undefined }]);
-  if (type === 'SearchParameter') trackSearchParameter(scope, stored as SearchParameter | undefined, previous?.resource as SearchParameter | undefined);
+  if (type === 'SearchParameter') trackSearchParameter(scope);
   return version;
 }
 
 /** A SearchParameter written at runtime is searchable (for resources written after it) once committed. */
-function trackSearchParameter(scope: Scope, current: SearchParameter | undefined, previous: SearchParameter | undefined): void {
-  const registry = scope.services.searchParameters;
-  scope.afterCommit(() => {
-    if (previous) registry.remove(previous);
-    if (current?.status === 'active') registry.add(current);
+function trackSearchParameter(scope: Scope): void {
+  scope.afterCommit(async (db) => {
+    await loadStoredSearchParameters(db, scope.services.searchParameters);
   });
 }
 

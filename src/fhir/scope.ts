@@ -15,6 +15,9 @@ export interface Scope {
   q: Queryable;
   ctx: RequestContext;
   services: EngineServices;
-  /** Runs `effect` once the surrounding database transaction has committed (never after a rollback). */
-  afterCommit(effect: () => void): void;
+  /**
+   * Runs `effect` once the surrounding database transaction has committed (never after a rollback),
+   * before the response goes out. It gets the database, since the transaction is over by then.
+   */
+  afterCommit(effect: (db: Queryable) => Promise<void> | void): void;
 }

@@ -82,6 +82,7 @@ export class SearchParameterRegistry {
   readonly #definitions = new Map<string, Map<string, SearchParameter>>();
   readonly #byUrl = new Map<string, SearchParameter>();
   readonly #compiled = new Map<string, Map<string, SearchParam>>();
+  #stored = new Map<string, SearchParameter>();
   /** Changes whenever a parameter is added or removed (for caches of what the registry says). */
   version = 0;
 
@@ -125,6 +126,23 @@ export class SearchParameterRegistry {
   /** The SearchParameter resources that apply to a type, uncompiled (for the capability statement). */
   definitionsFor(resourceType: string): SearchParameter[] {
     return [...(this.#definitions.get(resourceType)?.values() ?? [])];
+  }
+
+  /**
+   * Makes `stored` the set of database SearchParameters: ones no longer there (deleted, retired)
+   * are removed, new or changed ones added. Unchanged ones keep their compiled form.
+   */
+  setStored(stored: SearchParameter[]): void {
+    const next = new Map(stored.map((parameter) => [parameter.url ?? `${parameter.id}`, parameter]));
+    for (const [key, previous] of this.#stored) {
+      const current = next.get(key);
+      if (!current || JSON.stringify(current) !== JSON.stringify(previous)) this.remove(previous);
+    }
+    for (const [key, current] of next) {
+      const previous = this.#stored.get(key);
+      if (!previous || JSON.stringify(current) !== JSON.stringify(previous)) this.add(current);
+    }
+    this.#stored = next;
   }
 
   /** Every indexed parameter of a type, compiled. */
