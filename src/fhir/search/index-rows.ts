@@ -46,8 +46,8 @@ function tokens(value: unknown): Omit<TokenRow, 'code'>[] {
   if ('coding' in value || ('text' in value && !('value' in value) && !('code' in value))) {
     const text = str(value.text);
     const codings = Array.isArray(value.coding) ? value.coding.flatMap(tokens) : [];
-    // The CodeableConcept's text is searchable with :text even without codings.
-    if (text) return codings.length ? codings.map((row) => ({ ...row, text: row.text ?? normalizeString(text) })) : [{ system: null, value: null, text: normalizeString(text), type_system: null, type_code: null }];
+    // The CodeableConcept's own text gets a row of its own, so :text finds it as well as each display.
+    if (text) codings.push({ system: null, value: null, text: normalizeString(text), type_system: null, type_code: null });
     return codings;
   }
   if ('code' in value) {

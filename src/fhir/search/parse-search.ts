@@ -209,7 +209,7 @@ function parseSort(ctx: Context, type: string, value: string): SortKey[] {
   });
 }
 
-function parseInclude(ctx: Context, value: string, iterate: boolean, reverse: boolean, type: string): Include {
+function parseInclude(ctx: Context, value: string, iterate: boolean, type: string): Include {
   if (value === '*') return { sourceType: type, code: '*', iterate };
   const [sourceType, code, targetType] = value.split(':');
   if (!sourceType || !code || !isResourceType(sourceType)) throw invalid(ctx.parameter, `expected Type:parameter[:Target], got '${value}'`);
@@ -218,10 +218,7 @@ function parseInclude(ctx: Context, value: string, iterate: boolean, reverse: bo
     if (!param || param.type !== 'reference') throw invalid(ctx.parameter, `${sourceType}.${code} is not a reference parameter`);
   }
   if (targetType && !isResourceType(targetType)) throw invalid(ctx.parameter, `unknown resource type ${targetType}`);
-  if (!reverse && sourceType !== type && !iterate) {
-    // _include names the matched type; anything else can only apply through :iterate.
-    throw invalid(ctx.parameter, `_include of ${sourceType} needs :iterate when searching ${type}`);
-  }
+  // An _include of another type than the one searched applies to nothing unless it iterates.
   return { sourceType, code, targetType, iterate };
 }
 
@@ -275,7 +272,7 @@ export function parseSearch(resourceType: string, query: URLSearchParams, regist
       case '_revinclude': {
         if (modifier !== undefined && modifier !== 'iterate' && modifier !== 'recurse') throw invalid(name, `unknown modifier :${modifier}`);
         const iterate = modifier !== undefined;
-        const include = parseInclude(ctx, value, iterate, base === '_revinclude', resourceType);
+        const include = parseInclude(ctx, value, iterate, resourceType);
         (base === '_include' ? request.includes : request.revincludes).push(include);
         break;
       }
