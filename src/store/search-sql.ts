@@ -142,6 +142,14 @@ export function idsSql(type: string, filters: Filter[], p: Params): string {
   return `SELECT r.id FROM resource r WHERE r.resource_type = ${p.add(type)} AND NOT r.deleted${where.map((w) => ` AND ${w}`).join('')}`;
 }
 
+/**
+ * Negations (:not, :missing=true) as a correlated anti-join: PostgreSQL probes each candidate
+ * through the (resource_type, id) index instead of hashing every row of the parameter.
+ */
+function notExists(table: string, type: string, code: string, alias: string, p: Params, match?: string): string {
+  return `NOT EXISTS (SELECT 1 FROM ${table} s WHERE s.resource_type = ${p.add(type)} AND s.id = ${alias}.id AND s.code = ${p.add(code)}${match ? ` AND ${match}` : ''})`;
+}
+
 /** A boolean SQL expression: does resource `alias` (of `type`) satisfy the filter? */
 export function filterSql(type: string, filter: Filter, alias: string, p: Params): string {
   switch (filter.kind) {
@@ -152,12 +160,13 @@ export function filterSql(type: string, filter: Filter, alias: string, p: Params
       return alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`;
     }
     case 'index': {
+      if (filter.negate) return notExists(filter.match.table, type, filter.code, alias, p, matchSql(filter.match, p));
       const sub = `SELECT s.id FROM ${filter.match.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)} AND ${matchSql(filter.match, p)}`;
-      return `${alias}.id ${filter.negate ? 'NOT IN' : 'IN'} (${sub})`;
+      return `${alias}.id IN (${sub})`;
     }
     case 'missing': {
-      const sub = `SELECT s.id FROM ${filter.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)}`;
-      return `${alias}.id ${filter.missing ? 'NOT IN' : 'IN'} (${sub})`;
+      if (filter.missing) return notExists(filter.table, type, filter.code, alias, p);
+      return `${alias}.id IN (SELECT s.id FROM ${filter.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)})`;
     }
     case 'chain': {
       const sub = `SELECT s.id FROM search_reference s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)}
