@@ -189,7 +189,7 @@ describe('_count and paging', () => {
   it('follows next links to the end, seeing every match exactly once', async () => {
     const system = newSystem();
     const created = await createMany(system, 7);
-    let page = await search({ identifier: `${system}|`, _count: '3' });
+    let page = await search({ identifier: `${system}|`, _count: '3', _total: 'accurate' });
     const seen: string[] = [];
     const sizes: number[] = [];
     for (let i = 0; i < 10; i++) {
@@ -274,6 +274,19 @@ describe('_total and _summary', () => {
     const none = await search({ identifier: `${system}|`, _total: 'none' });
     expect('total' in none.body).toBe(false);
     expect(matches(none.body)).toHaveLength(3);
+  });
+
+  it('leaves the total out of a result that spans pages unless _total asks for it', async () => {
+    const system = newSystem();
+    await createMany(system, 5);
+    const paged = await search({ identifier: `${system}|`, _count: '2' });
+    expect(link(paged.body, 'next')).toBeDefined();
+    expect('total' in paged.body).toBe(false);
+    const accurate = await search({ identifier: `${system}|`, _count: '2', _total: 'accurate' });
+    expect(accurate.body.total).toBe(5);
+    const estimate = await search({ identifier: `${system}|`, _count: '2', _total: 'estimate' });
+    expect(Number.isInteger(estimate.body.total)).toBe(true);
+    expect(estimate.body.total).toBeGreaterThanOrEqual(0);
   });
 
   it('returns only the count with _summary=count', async () => {

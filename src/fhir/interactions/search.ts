@@ -2,7 +2,7 @@
 // _include/_revinclude, _summary and _elements.
 import type { Bundle, BundleEntry, BundleLink, Resource } from 'fhir/r4';
 import { includedResources, revincludedResources } from '../../store/search-includes.ts';
-import { searchCount, searchPage } from '../../store/search-sql.ts';
+import { estimateCount, searchCount, searchPage } from '../../store/search-sql.ts';
 import { operationOutcome } from '../errors.ts';
 import { encodeCursor, parseSearch } from '../search/parse-search.ts';
 import type { Include, SearchRequest } from '../search/search-request.ts';
@@ -51,8 +51,11 @@ function shape(request: SearchRequest, resource: Resource): Resource {
 export async function search(scope: Scope, request: FhirRequest, type: string): Promise<FhirResponse> {
   const parsed = parseSearchFor(scope, type, request.query, request.handling === 'strict');
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
-  const countOnly = parsed.summary === 'count';
-  if (parsed.total !== 'none' || countOnly) bundle.total = await searchCount(scope.q, parsed);
+  // Counting a large match set costs more than the page itself, so the total is opt-in
+  // (_total=accurate, or the planner's _total=estimate) unless the result fits on one page.
+  const countOnly = parsed.summary === 'count' || parsed.count === 0;
+  if (parsed.total === 'accurate' || countOnly) bundle.total = await searchCount(scope.q, parsed);
+  else if (parsed.total === 'estimate') bundle.total = await estimateCount(scope.q, parsed);
 
   const base = `${scope.ctx.fhirBase}/${type}`;
   const link = (relation: string, cursor?: string): BundleLink => {
@@ -62,7 +65,7 @@ export async function search(scope: Scope, request: FhirRequest, type: string): 
     return { relation, url: query ? `${base}?${query}` : base };
   };
 
-  if (countOnly || parsed.count === 0) {
+  if (countOnly) {
     bundle.link = [link('self')];
     return { status: 200, resource: bundle };
   }
@@ -75,6 +78,7 @@ export async function search(scope: Scope, request: FhirRequest, type: string): 
   const hasNext = backwards ? true : more;
   const hasPrevious = backwards ? more : parsed.cursor !== undefined;
 
+  if (parsed.total === undefined && !hasNext && !hasPrevious) bundle.total = page.length;
   bundle.link = [link('self', request.query.get('_cursor') ?? undefined)];
   if (hasNext && page.length) bundle.link.push(link('next', encodeCursor({ direction: 'next', values: page[page.length - 1].keys })));
   if (hasPrevious && page.length) bundle.link.push(link('previous', encodeCursor({ direction: 'previous', values: page[0].keys })));

@@ -240,7 +240,7 @@ function decodeCursor(token: string, keys: number): SearchCursor {
 
 export function parseSearch(resourceType: string, query: URLSearchParams, registry: SearchParameterRegistry, options: ParseOptions): SearchRequest {
   const request: SearchRequest = {
-    resourceType, filters: [], sort: [], count: DEFAULT_PAGE_SIZE, total: 'accurate',
+    resourceType, filters: [], sort: [], count: DEFAULT_PAGE_SIZE,
     includes: [], revincludes: [], used: [], unknown: [],
   };
   let cursor: string | undefined;

@@ -99,7 +99,8 @@ export interface SearchRequest {
   filters: Filter[];
   sort: SortKey[];
   count: number;
-  total: 'none' | 'estimate' | 'accurate';
+  /** undefined: a total only when it costs nothing (the whole result fits on this page). */
+  total?: 'none' | 'estimate' | 'accurate';
   summary?: 'true' | 'text' | 'data' | 'count' | 'false';
   elements?: string[];
   includes: Include[];
