@@ -126,6 +126,19 @@ const migrations: { id: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: '004-search-statistics',
+    sql: `
+      -- resource_type, code and value are strongly correlated: without these, PostgreSQL multiplies
+      -- their selectivities, underestimates common matches (status=requested) by 50x and picks plans
+      -- that sort every match instead of walking the primary key until a page is full.
+      CREATE STATISTICS search_token_stats (mcv, dependencies) ON resource_type, code, value FROM search_token;
+      CREATE STATISTICS search_reference_stats (mcv, dependencies) ON resource_type, code, target_type FROM search_reference;
+      CREATE STATISTICS search_string_stats (dependencies) ON resource_type, code FROM search_string;
+      CREATE STATISTICS search_date_stats (dependencies) ON resource_type, code FROM search_date;
+      CREATE STATISTICS search_uri_stats (mcv, dependencies) ON resource_type, code, value FROM search_uri;
+    `,
+  },
 ];
 
 export async function migrate(db: Database): Promise<string[]> {

@@ -136,10 +136,43 @@ function matchSql(match: IndexMatch, p: Params): string {
   return alternatives.length === 1 ? alternatives[0] : `(${alternatives.map((a) => `(${a})`).join(' OR ')})`;
 }
 
-/** SQL selecting the ids of live resources of `type` that satisfy all `filters`. */
-export function idsSql(type: string, filters: Filter[], p: Params): string {
+/** Filters whose matches come straight from an index table (which holds live resources only). */
+function drivesFromIndex(filter: Filter): boolean {
+  return (filter.kind === 'index' && !filter.negate) || filter.kind === 'chain' || filter.kind === 'has' || (filter.kind === 'missing' && !filter.missing);
+}
+
+/**
+ * SQL selecting the ids of live resources of `type` that satisfy all `filters`. Index rows exist
+ * only for current, undeleted versions, so when a filter can supply the ids the resource table is
+ * left out (it only matters for _lastUpdated or when no filter narrows anything).
+ */
+export function idsSql(type: string, filters: Filter[], p: Params, fromResource = false): string {
+  const driver = filters.find(drivesFromIndex);
+  if (driver && !fromResource && !filters.some((filter) => filter.kind === 'lastUpdated')) {
+    const rest = filters.filter((filter) => filter !== driver).map((filter) => filterSql(type, filter, 'x', p));
+    // DISTINCT: a resource can match through several of its index rows.
+    return `SELECT DISTINCT x.id FROM (${filterIdsSql(type, driver, p)}) x${rest.length ? ` WHERE ${rest.join(' AND ')}` : ''}`;
+  }
   const where = filters.map((filter) => filterSql(type, filter, 'r', p));
   return `SELECT r.id FROM resource r WHERE r.resource_type = ${p.add(type)} AND NOT r.deleted${where.map((w) => ` AND ${w}`).join('')}`;
+}
+
+/** The ids a filter that drives from an index table selects (see drivesFromIndex). */
+function filterIdsSql(type: string, filter: Filter, p: Params): string {
+  switch (filter.kind) {
+    case 'index':
+      return `SELECT s.id FROM ${filter.match.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)} AND ${matchSql(filter.match, p)}`;
+    case 'missing':
+      return `SELECT s.id FROM ${filter.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)}`;
+    case 'chain':
+      return `SELECT s.id FROM search_reference s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)}
+        AND s.target_type = ${p.add(filter.targetType)} AND s.target_id IN (${idsSql(filter.targetType, filter.inner, p)})`;
+    case 'has':
+      return `SELECT s.target_id AS id FROM search_reference s WHERE s.resource_type = ${p.add(filter.sourceType)} AND s.code = ${p.add(filter.code)}
+        AND s.target_type = ${p.add(type)} AND s.id IN (${idsSql(filter.sourceType, filter.inner, p)})`;
+    default:
+      throw new Error(`${filter.kind} does not drive from an index`);
+  }
 }
 
 /**
@@ -159,25 +192,15 @@ export function filterSql(type: string, filter: Filter, alias: string, p: Params
       const alternatives = filter.anyOf.map((m) => rangeSql(approximate(m), `${alias}.last_updated`, `${alias}.last_updated + interval '1 millisecond'`, p, 'timestamptz'));
       return alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`;
     }
-    case 'index': {
+    case 'index':
       if (filter.negate) return notExists(filter.match.table, type, filter.code, alias, p, matchSql(filter.match, p));
-      const sub = `SELECT s.id FROM ${filter.match.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)} AND ${matchSql(filter.match, p)}`;
-      return `${alias}.id IN (${sub})`;
-    }
-    case 'missing': {
+      return `${alias}.id IN (${filterIdsSql(type, filter, p)})`;
+    case 'missing':
       if (filter.missing) return notExists(filter.table, type, filter.code, alias, p);
-      return `${alias}.id IN (SELECT s.id FROM ${filter.table} s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)})`;
-    }
-    case 'chain': {
-      const sub = `SELECT s.id FROM search_reference s WHERE s.resource_type = ${p.add(type)} AND s.code = ${p.add(filter.code)}
-        AND s.target_type = ${p.add(filter.targetType)} AND s.target_id IN (${idsSql(filter.targetType, filter.inner, p)})`;
-      return `${alias}.id IN (${sub})`;
-    }
-    case 'has': {
-      const sub = `SELECT s.target_id FROM search_reference s WHERE s.resource_type = ${p.add(filter.sourceType)} AND s.code = ${p.add(filter.code)}
-        AND s.target_type = ${p.add(type)} AND s.id IN (${idsSql(filter.sourceType, filter.inner, p)})`;
-      return `${alias}.id IN (${sub})`;
-    }
+      return `${alias}.id IN (${filterIdsSql(type, filter, p)})`;
+    case 'chain':
+    case 'has':
+      return `${alias}.id IN (${filterIdsSql(type, filter, p)})`;
     case 'or':
       return `(${filter.anyOf.map((f) => filterSql(type, f, alias, p)).join(' OR ')})`;
   }
@@ -185,13 +208,14 @@ export function filterSql(type: string, filter: Filter, alias: string, p: Params
 
 const CAST: Record<string, string> = { search_date: 'timestamptz', search_number: 'numeric', search_quantity: 'numeric' };
 
-/** The value a resource sorts by for one key: min ascending, max descending; NULL when it has none. */
-function sortValueSql(key: SortKey, p: Params): { sql: string; cast: string } {
-  if (key.kind === 'column') return { sql: `r.${key.column}`, cast: key.column === 'id' ? 'text' : 'timestamptz' };
+/** The value candidate `m` sorts by for one key: min ascending, max descending; NULL when it has none. */
+function sortValueSql(key: SortKey, type: string, p: Params): { sql: string; cast: string } {
+  if (key.kind === 'column' && key.column === 'id') return { sql: 'm.id', cast: 'text' };
+  if (key.kind === 'column') return { sql: `(SELECT rr.last_updated FROM resource rr WHERE rr.resource_type = ${type} AND rr.id = m.id)`, cast: 'timestamptz' };
   const column = key.table === 'search_date' ? (key.descending ? 'high' : 'low') : key.table === 'search_number' || key.table === 'search_quantity' ? 'low' : 'value';
   const aggregate = key.descending ? 'max' : 'min';
   return {
-    sql: `(SELECT ${aggregate}(s.${column}) FROM ${key.table} s WHERE s.resource_type = r.resource_type AND s.id = r.id AND s.code = ${p.add(key.code)})`,
+    sql: `(SELECT ${aggregate}(s.${column}) FROM ${key.table} s WHERE s.resource_type = ${type} AND s.id = m.id AND s.code = ${p.add(key.code)})`,
     cast: CAST[key.table] ?? 'text',
   };
 }
@@ -228,19 +252,20 @@ export interface SearchRow {
 /** The SQL of one search page, with its parameters and the casts of its sort keys. */
 export function searchPageSql(request: SearchRequest, limit: number): { sql: string; params: SqlValue[]; casts: string[] } {
   const p = new Params();
-  const keys = request.sort.map((key) => sortValueSql(key, p));
-  const where = request.filters.map((filter) => filterSql(request.resourceType, filter, 'r', p)).map((w) => ` AND ${w}`).join('');
-  const inner = `SELECT r.content, ${keys.map((key, i) => `${key.sql} AS k${i}`).join(', ')}
-    FROM resource r WHERE r.resource_type = ${p.add(request.resourceType)} AND NOT r.deleted${where}`;
+  const type = p.add(request.resourceType);
+  const keys = request.sort.map((key) => sortValueSql(key, type, p));
   const previous = request.cursor?.direction === 'previous';
   const keyset = request.cursor ? `WHERE ${keysetSql(request.sort, request.cursor.values, !previous, keys.map((key) => key.cast), p)}` : '';
   const order = request.sort
-    .map((key, i) => {
-      const descending = key.descending !== previous;
-      return `page.k${i} ${descending ? 'DESC' : 'ASC'} NULLS ${previous ? 'FIRST' : 'LAST'}`;
-    })
+    .map((key, i) => `page.k${i} ${key.descending !== previous ? 'DESC' : 'ASC'} NULLS ${previous ? 'FIRST' : 'LAST'}`)
     .join(', ');
-  const sql = `SELECT * FROM (${inner}) page ${keyset} ORDER BY ${order} LIMIT ${p.add(limit)}`;
+  // Ids and sort keys first, the page cut, and only then the page's resource bodies: sorting
+  // thousands of matches moves short keys, not whole resources. The candidates come from the
+  // resource table (one row per resource, in primary-key order), so for a common filter
+  // PostgreSQL can walk the key and stop when the page is full.
+  const candidates = `SELECT m.id, ${keys.map((key, i) => `${key.sql} AS k${i}`).join(', ')} FROM (${idsSql(request.resourceType, request.filters, p, true)}) m`;
+  const page = `SELECT * FROM (${candidates}) page ${keyset} ORDER BY ${order} LIMIT ${p.add(limit)}`;
+  const sql = `SELECT r.content, page.* FROM (${page}) page JOIN resource r ON r.resource_type = ${type} AND r.id = page.id ORDER BY ${order}`;
   return { sql, params: p.values, casts: keys.map((key) => key.cast) };
 }
 
