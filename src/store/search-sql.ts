@@ -52,6 +52,23 @@ export function rangeSql(m: { prefix: DateMatch['prefix']; start: string; end: s
   }
 }
 
+/**
+ * An instant column (a point, not a range) against the search range [start, end), compared
+ * directly so that an index on the column serves every prefix.
+ */
+function instantSql(m: DateMatch, column: string, p: Params): string {
+  const start = () => `${p.add(m.start)}::timestamptz`;
+  const end = () => `${p.add(m.end)}::timestamptz`;
+  switch (m.prefix) {
+    case 'eq': case 'ap': return `(${column} >= ${start()} AND ${column} < ${end()})`;
+    case 'ne': return `(${column} < ${start()} OR ${column} >= ${end()})`;
+    case 'gt': case 'sa': return `${column} >= ${end()}`;
+    case 'lt': case 'eb': return `${column} < ${start()}`;
+    case 'ge': return `${column} >= ${start()}`;
+    case 'le': return `${column} < ${end()}`;
+  }
+}
+
 /** Approximate dates: the search range widened by 10% of its distance from now, at least a day. */
 function approximate(m: DateMatch): DateMatch {
   if (m.prefix !== 'ap') return m;
@@ -189,7 +206,7 @@ export function filterSql(type: string, filter: Filter, alias: string, p: Params
     case 'id':
       return `${alias}.id = ANY(${p.add(filter.ids)}::text[])`;
     case 'lastUpdated': {
-      const alternatives = filter.anyOf.map((m) => rangeSql(approximate(m), `${alias}.last_updated`, `${alias}.last_updated + interval '1 millisecond'`, p, 'timestamptz'));
+      const alternatives = filter.anyOf.map((m) => instantSql(approximate(m), `${alias}.last_updated`, p));
       return alternatives.length === 1 ? alternatives[0] : `(${alternatives.join(' OR ')})`;
     }
     case 'index':
