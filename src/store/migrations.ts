@@ -141,6 +141,9 @@ const migrations: { id: string; sql: string }[] = [
   },
 ];
 
+/** Every migration, in the order they apply. */
+export const MIGRATION_IDS: readonly string[] = migrations.map((migration) => migration.id);
+
 export async function migrate(db: Database): Promise<string[]> {
   return db.transaction(async (tx) => {
     await tx.query(`SELECT pg_advisory_xact_lock(727001)`);
