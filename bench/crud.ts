@@ -6,10 +6,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
-import { createClient } from '../src/policy/client-registry.ts';
 import { startServer } from '../src/server.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { openDatabase } from '../src/store/open-database.ts';
+import { clientToken } from '../test/helpers/client-token.ts';
 
 const N = Number(process.argv[2] ?? process.env.BENCH_N ?? 20_000);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 16);
@@ -56,16 +56,7 @@ const db = await openDatabase(config);
 await migrate(db);
 const server = await startServer(config, { db, logger: pino({ level: 'silent' }) });
 try {
-  const client = await createClient(db, { name: 'bench', role: 'hub-admin', organization: 'Organization/hub', purposes: [] });
-  const tokenResponse = await fetch(`${server.url}/auth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
-  const { access_token: token } = (await tokenResponse.json()) as { access_token: string };
+  const token = await clientToken(server.url, db, 'hub-admin');
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' };
 
   // Warm up the validator and connections so the first requests do not skew the figures.

@@ -27,7 +27,7 @@ import { loadConfig } from '../src/config.ts';
 import { extractIndexRows } from '../src/fhir/search/index-rows.ts';
 import { parseSearch } from '../src/fhir/search/parse-search.ts';
 import { SearchParameterRegistry } from '../src/fhir/search/search-parameter-registry.ts';
-import { createClient } from '../src/policy/client-registry.ts';
+import { clientToken } from '../test/helpers/client-token.ts';
 import { startServer, type RunningServer } from '../src/server.ts';
 import type { Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrations.ts';
@@ -317,17 +317,7 @@ interface Http {
 }
 
 async function hubAdmin(server: RunningServer, db: Database): Promise<Http> {
-  const client = await createClient(db, { name: 'bench-search', role: 'hub-admin', organization: 'Organization/org-hub', purposes: [] });
-  const response = await fetch(`${server.url}/auth/token`, {
-    method: 'POST',
-    headers: {
-      authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
-      'content-type': 'application/x-www-form-urlencoded',
-    },
-    body: 'grant_type=client_credentials',
-  });
-  if (!response.ok) throw new Error(`token request failed: ${response.status} ${await response.text()}`);
-  const { access_token: token } = (await response.json()) as { access_token: string };
+  const token = await clientToken(server.url, db, 'hub-admin', 'Organization/org-hub');
   return { url: `${server.url}/fhir`, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' } };
 }
 

@@ -4,12 +4,12 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { createClient } from '../../src/policy/client-registry.ts';
 import { startServer } from '../../src/server.ts';
 import type { Database } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrations.ts';
 import { openPglite } from '../../src/store/pglite-database.ts';
 import { openPostgres } from '../../src/store/postgres-database.ts';
+import { clientToken } from './client-token.ts';
 
 // Response bodies are inspected field by field in assertions, so they default to any.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -93,19 +93,7 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     return { status: response.status, headers: response.headers, body: parsed as T, text };
   };
 
-  const tokenFor = async (role: string, org = 'Organization/hub', purposes: string[] = []) => {
-    const client = await createClient(db, { name: `test ${role}`, role, organization: org, purposes });
-    const response = await fetch(`${server.url}/auth/token`, {
-      method: 'POST',
-      headers: {
-        authorization: `Basic ${Buffer.from(`${client.client_id}:${client.client_secret}`).toString('base64')}`,
-        'content-type': 'application/x-www-form-urlencoded',
-      },
-      body: 'grant_type=client_credentials',
-    });
-    const json = (await response.json()) as { access_token: string };
-    return json.access_token;
-  };
+  const tokenFor = (role: string, org = 'Organization/hub', purposes: string[] = []) => clientToken(server.url, db, role, org, purposes);
 
   const testServer: TestServer = {
     url: server.url,
