@@ -36,7 +36,7 @@ function stringSql(m: StringMatch, p: Params): string {
 }
 
 /** Target range [low, high) against the search range [start, end), per the prefix (R4 §3.1.1.4.5). */
-export function rangeSql(m: { prefix: DateMatch['prefix']; start: string; end: string }, low: string, high: string, p: Params, cast: string): string {
+function rangeSql(m: { prefix: DateMatch['prefix']; start: string; end: string }, low: string, high: string, p: Params, cast: string): string {
   const start = () => `${p.add(m.start)}::${cast}`;
   const end = () => `${p.add(m.end)}::${cast}`;
   switch (m.prefix) {

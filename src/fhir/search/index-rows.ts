@@ -31,7 +31,7 @@ export interface IndexRows {
   composite: CompositeRow[];
 }
 
-export const emptyRows = (): IndexRows => ({ token: [], string: [], date: [], number: [], quantity: [], reference: [], uri: [], composite: [] });
+const emptyRows = (): IndexRows => ({ token: [], string: [], date: [], number: [], quantity: [], reference: [], uri: [], composite: [] });
 
 type Json = Record<string, unknown>;
 const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);

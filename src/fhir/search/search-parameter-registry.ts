@@ -44,7 +44,7 @@ const WHERE_RESOLVE = /\.where\(resolve\(\) is ([A-Za-z]+)\)/;
 const NOT_INDEXED = new Set(['_id', '_lastUpdated']);
 
 /** Splits `A.x | (B.y as Z) | C.z` at its top-level unions. */
-export function splitUnion(expression: string): string[] {
+function splitUnion(expression: string): string[] {
   const parts: string[] = [];
   let depth = 0;
   let start = 0;
