@@ -33,7 +33,7 @@ import type { Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { openPostgres } from '../src/store/postgres-database.ts';
 import { SEARCH_TABLES, writeSearchIndex, type IndexedResource } from '../src/store/search-index.ts';
-import { idsSql, Params, searchPageSql } from '../src/store/search-sql.ts';
+import { searchCountSql, searchPageSql } from '../src/store/search-sql.ts';
 import {
   CBO_COUNT, CLINICS, KINDS, MRN_SYSTEM, cboId, generate, mrnOf, planDataset, type Dataset, type Kind,
 } from './search-data.ts';
@@ -453,12 +453,11 @@ async function explain(db: Database, registry: SearchParameterRegistry, fhirBase
   const request = parseSearch(type, new URLSearchParams(search), registry, { maxPageSize, strict: false, fhirBase });
   const page = searchPageSql(request, request.count + 1);
   const pagePlan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN (ANALYZE) ${page.sql}`, page.params);
-  // As searchCount does (search-sql.ts) for _total=accurate: its plan, then run once (timed) for the count.
-  const p = new Params();
-  const countSql = `SELECT count(*)::int AS n FROM (${idsSql(request.resourceType, request.filters, p)}) matches`;
-  const countPlan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${countSql}`, p.values);
+  // The count _total=accurate runs: its plan, then run once (timed) for the count.
+  const count = searchCountSql(request);
+  const countPlan = await db.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${count.sql}`, count.params);
   const t0 = performance.now();
-  const [{ n }] = await db.query<{ n: number }>(countSql, p.values);
+  const [{ n }] = await db.query<{ n: number }>(count.sql, count.params);
   const countMs = performance.now() - t0;
   return { page: pagePlan.map((row) => row['QUERY PLAN']), count: countPlan.map((row) => row['QUERY PLAN']), countMs, matches: n };
 }

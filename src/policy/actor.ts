@@ -1,5 +1,5 @@
 // Who is asking, and why. Every request carries one actor through the engine so the policy layer
-// can decide on it; internal jobs use the system actor.
+// can decide on it; internal jobs will act as role 'system'.
 
 export const ROLES = ['hub-admin', 'hub-staff', 'referral-source', 'cbo', 'plan', 'plan-analytics', 'hie'] as const;
 export type Role = (typeof ROLES)[number];
@@ -13,14 +13,6 @@ export interface Actor {
   purposeOfUse: string | undefined;
   scopes: string[];
 }
-
-export const systemActor: Actor = {
-  clientId: 'system',
-  role: 'system',
-  organization: 'Organization/hub',
-  purposeOfUse: 'HOPERAT',
-  scopes: ['system/*.*'],
-};
 
 /** An unauthenticated caller, for the few public endpoints (the capability statement). */
 export const anonymousActor = (hubOrganization: string): Actor => ({

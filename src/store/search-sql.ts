@@ -312,8 +312,14 @@ export async function estimateCount(q: Queryable, request: SearchRequest): Promi
   return Math.round(parsed[0].Plan['Plan Rows']);
 }
 
-export async function searchCount(q: Queryable, request: SearchRequest): Promise<number> {
+/** The SQL of an exact count of a search's matches (_total=accurate), with its parameters. */
+export function searchCountSql(request: SearchRequest): { sql: string; params: SqlValue[] } {
   const p = new Params();
-  const rows = await q.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${idsSql(request.resourceType, request.filters, p)}) matches`, p.values);
+  return { sql: `SELECT count(*)::int AS n FROM (${idsSql(request.resourceType, request.filters, p)}) matches`, params: p.values };
+}
+
+export async function searchCount(q: Queryable, request: SearchRequest): Promise<number> {
+  const { sql, params } = searchCountSql(request);
+  const rows = await q.query<{ n: number }>(sql, params);
   return rows[0].n;
 }
