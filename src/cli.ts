@@ -1,8 +1,10 @@
 // Admin commands: `npm run cli -- <command>`.
 //   migrate
-//   client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]
+//   client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...] [--scope "SCOPE ..."]
+//                 [--jwks FILE | --jwks-url URL]   a key-pair client (private_key_jwt) instead of a secret
 //   conformance DIR      validate every JSON resource in DIR; exit 1 if any fails
 //   reindex [--type T] [--restart]   rebuild search index rows (resumable)
+import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
 import { ClientInputError, createClient } from './policy/client-registry.ts';
@@ -19,16 +21,31 @@ import { loadStoredSearchParameters } from './fhir/search/stored-search-paramete
 const USAGE = `usage:
   npm run cli -- migrate
   npm run cli -- client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]
+                 [--scope "system/Task.rs system/Procedure.c"] [--jwks FILE | --jwks-url URL]
   npm run cli -- reindex [--type T] [--restart]
   npm run conformance -- DIR`;
 
-async function withDatabase<T>(work: (db: Database) => Promise<T>): Promise<T> {
-  const db = await openDatabase(loadConfig());
+async function withDatabase<T>(work: (db: Database) => Promise<T>, config = loadConfig()): Promise<T> {
+  const db = await openDatabase(config);
   try {
     await migrate(db);
     return await work(db);
   } finally {
     await db.close();
+  }
+}
+
+function readJson(file: string, flag: string): unknown {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new ClientInputError(`${flag} ${file}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be read'}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ClientInputError(`${flag} ${file} is not JSON`);
   }
 }
 
@@ -51,11 +68,23 @@ async function main(argv: string[]): Promise<void> {
         role: { type: 'string' },
         org: { type: 'string' },
         purpose: { type: 'string', multiple: true },
+        scope: { type: 'string', multiple: true },
+        jwks: { type: 'string' },
+        'jwks-url': { type: 'string' },
       },
     });
-    const created = await withDatabase((db) =>
-      createClient(db, { name: values.name ?? '', role: values.role ?? '', organization: values.org ?? '', purposes: values.purpose ?? [] }),
-    );
+    const config = loadConfig();
+    const input = {
+      name: values.name ?? '',
+      role: values.role ?? '',
+      organization: values.org ?? '',
+      purposes: values.purpose ?? [],
+      // Each --scope may hold several scopes separated by spaces, as the OAuth scope parameter does.
+      scopes: values.scope?.flatMap((scope) => scope.split(/\s+/).filter(Boolean)),
+      jwks: values.jwks === undefined ? undefined : readJson(values.jwks, '--jwks'),
+      jwksUrl: values['jwks-url'],
+    };
+    const created = await withDatabase((db) => createClient(db, input, { allowHttpEndpoints: config.allowHttpEndpoints }), config);
     console.log(JSON.stringify(created));
     return;
   }

@@ -139,6 +139,26 @@ const migrations: { id: string; sql: string }[] = [
       CREATE STATISTICS search_uri_stats (mcv, dependencies) ON resource_type, code, value FROM search_uri;
     `,
   },
+  {
+    id: '005-client-keys',
+    sql: `
+      -- SMART Backend Services: a client authenticates with a secret or with a key pair (private_key_jwt),
+      -- never both, so a leaked secret cannot stand in for a key. Existing clients keep their secret.
+      ALTER TABLE client
+        ADD COLUMN jwks jsonb NULL,
+        ADD COLUMN jwks_url text NULL,
+        ADD COLUMN scopes text[] NOT NULL DEFAULT '{system/*.cruds}',
+        ALTER COLUMN secret_hash DROP NOT NULL,
+        ADD CONSTRAINT client_one_credential CHECK (num_nonnulls(secret_hash, jwks, jwks_url) = 1);
+      -- jti values of accepted client assertions until they expire, so an assertion is used once.
+      CREATE TABLE client_assertion_jti (
+        client_id text NOT NULL,
+        jti text NOT NULL,
+        expires_at timestamptz NOT NULL,
+        PRIMARY KEY (client_id, jti)
+      );
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */
