@@ -7,6 +7,7 @@ import { FhirEngine } from './fhir/engine.ts';
 import { loadStoredSearchParameters } from './fhir/search/stored-search-parameters.ts';
 import { SearchParameterRegistry } from './fhir/search/search-parameter-registry.ts';
 import { createApp } from './http/app.ts';
+import { DisclosureProfiles } from './policy/disclosure-profile.ts';
 import { TokenService } from './policy/token-service.ts';
 import type { Database } from './store/database.ts';
 import { migrate } from './store/migrations.ts';
@@ -48,6 +49,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       validator: new SchemaValidator(),
       searchParameters,
       maxPageSize: config.maxPageSize,
+      disclosureProfiles: DisclosureProfiles.load(),
       software: { name: packageJson.name, version: packageJson.version },
       onUnexpected: (error) => logger.error({ err: { type: (error as Error)?.name, stack: (error as Error)?.stack } }, 'batch entry failed'),
     });

@@ -18,9 +18,12 @@ export async function findMatches(scope: Scope, type: string, criteria: string, 
   if (request.cursor || request.summary || request.includes.length || request.revincludes.length) {
     throw badRequest('Conditional criteria must be search filters', expression);
   }
+  scope.guard.checkSearch(type, query, request);
+  // A partner's criteria only see what it may see: an invisible match must act like no match.
+  request.filters.push(...(await scope.guard.narrowing(scope.q, type, 'search-type', (t, q) => parseSearchFor(scope, t, q, true))));
   request.count = 2;
   const rows = await searchPage(scope.q, request, 2);
-  return rows.map((row) => row.resource);
+  return scope.guard.filter(scope.q, 'search-type', rows.map((row) => row.resource));
 }
 
 /**

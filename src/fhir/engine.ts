@@ -7,7 +7,10 @@ import { readBundle } from './bundle/bundle-entry.ts';
 import { processTransaction } from './bundle/transaction.ts';
 import { capabilityStatement } from './capability-statement.ts';
 import { refreshStoredSearchParameters } from './search/stored-search-parameters.ts';
-import { authorize, checkMethod, dispatch, isWrite, parseRoute, type Route } from './router.ts';
+import { DisclosureGuard } from './disclosure-guard.ts';
+import { persistVersion } from './persist.ts';
+import { newId } from './resource-identity.ts';
+import { checkMethod, dispatch, isWrite, parseRoute, type Route } from './router.ts';
 import type { EngineServices, Scope } from './scope.ts';
 import type { FhirRequest, FhirResponse, RequestContext } from './types.ts';
 
@@ -38,16 +41,30 @@ export class FhirEngine {
     return this.#run(request, route, ctx);
   }
 
+  /**
+   * Writes the request's AuditEvent (as the system, in its own transaction). Callers send the
+   * response only after this succeeds: if the audit cannot be written, nothing is disclosed.
+   */
+  async recordAudit(ctx: RequestContext, request: { method: string; path: string; query: string; status: number }): Promise<void> {
+    const event = ctx.audit.toAuditEvent(ctx.actor, { ...request, requestId: ctx.requestId });
+    const system: RequestContext = { ...ctx, actor: { ...ctx.actor, role: 'system' } };
+    await this.#transaction(system, (scope) => persistVersion(scope, 'AuditEvent', newId(), event, undefined));
+  }
+
   /** A scope outside any transaction: reads only, so nothing waits for a commit. */
   #scope(q: Scope['q'], ctx: RequestContext): Scope {
-    return { q, ctx, services: this.#options, afterCommit: (effect) => void effect(this.#db) };
+    return { q, ctx, services: this.#options, guard: this.#guard(ctx), afterCommit: (effect) => void effect(this.#db) };
+  }
+
+  #guard(ctx: RequestContext): DisclosureGuard {
+    return new DisclosureGuard(ctx.actor, this.#options.disclosureProfiles, this.#options.searchParameters, ctx.audit);
   }
 
   /** Runs `work` in one database transaction, then its after-commit effects. */
   async #transaction<T>(ctx: RequestContext, work: (scope: Scope) => Promise<T>): Promise<T> {
     const effects: ((db: Database) => Promise<void> | void)[] = [];
     const result = await this.#db.transaction((tx) =>
-      work({ q: tx, ctx, services: this.#options, afterCommit: (effect) => effects.push(effect) }),
+      work({ q: tx, ctx, services: this.#options, guard: this.#guard(ctx), afterCommit: (effect) => effects.push(effect) }),
     );
     for (const effect of effects) await effect(this.#db);
     return result;
@@ -64,10 +81,10 @@ export class FhirEngine {
     const { type, entries } = readBundle(request.body);
     let bundle: Bundle;
     if (type === 'transaction') {
-      authorize(this.#scope(this.#db, ctx), 'transaction');
+      this.#guard(ctx).gate('transaction');
       bundle = await this.#transaction(ctx, (scope) => processTransaction(scope, entries, includeResource));
     } else {
-      authorize(this.#scope(this.#db, ctx), 'batch');
+      this.#guard(ctx).gate('batch');
       const run = (entry: FhirRequest) => {
         const route = parseRoute(entry.path);
         if (route.kind === 'bundle' || route.kind === 'capabilities') return this.handle(entry, ctx, includeResource);

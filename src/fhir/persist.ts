@@ -35,6 +35,8 @@ export async function persistVersion(
   resource: Resource | undefined,
   previous: StoredVersion | undefined,
 ): Promise<StoredVersion> {
+  // The policy sees the final resource before anything is written (after patching, placeholders resolved).
+  await scope.guard.checkWrite(scope.q, type, previous?.deleted ? undefined : previous?.resource, resource);
   const versionId = (previous?.versionId ?? 0) + 1;
   const lastUpdated = new Date().toISOString();
   let stored: Resource | undefined;

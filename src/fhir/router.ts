@@ -1,12 +1,12 @@
 // Maps a FhirRequest (from HTTP or from a bundle entry) to its interaction, after the policy check.
-import { decide, type Interaction } from '../policy/decide.ts';
+import type { Interaction } from '../policy/interaction.ts';
 import { readCurrent } from '../store/resource-store.ts';
-import { badRequest, FhirError, forbidden, notFound } from './errors.ts';
+import { badRequest, FhirError, notFound } from './errors.ts';
 import { create } from './interactions/create.ts';
 import { conditionalDelete, deleteResource } from './interactions/delete.ts';
 import { history } from './interactions/history.ts';
 import { patch } from './interactions/patch.ts';
-import { read, vread } from './interactions/read.ts';
+import { read, readVisible, vread } from './interactions/read.ts';
 import { search } from './interactions/search.ts';
 import { conditionalUpdate, update } from './interactions/update.ts';
 import { requireId, requireResourceType } from './resource-identity.ts';
@@ -92,16 +92,18 @@ export function isWrite(method: FhirMethod): boolean {
   return method === 'POST' || method === 'PUT' || method === 'PATCH' || method === 'DELETE';
 }
 
-export function authorize(scope: Scope, interaction: Interaction, resourceType?: string): void {
-  const decision = decide(scope.ctx.actor, { interaction, resourceType });
-  if (!decision.permit) throw forbidden(`Access denied: ${decision.reason}`);
-}
-
-/** Runs one interaction other than capabilities and bundles (those need the engine). */
+/** Runs one interaction other than capabilities and bundles (those need the engine), gated by the policy. */
 export async function dispatch(scope: Scope, request: FhirRequest, route: Route): Promise<FhirResponse> {
   checkMethod(route, request.method);
   const type = 'type' in route ? route.type : undefined;
-  authorize(scope, interactionOf(route, request), type);
+  scope.guard.gate(interactionOf(route, request), type);
+  const response = await run(scope, request, route);
+  // Single resources leave trimmed to the profile; bundles trim their entries themselves.
+  if (response.resource) response.resource = scope.guard.redact(response.resource);
+  return response;
+}
+
+async function run(scope: Scope, request: FhirRequest, route: Route): Promise<FhirResponse> {
   const criteria = request.query.toString();
   switch (route.kind) {
     case 'history-system':
@@ -109,7 +111,8 @@ export async function dispatch(scope: Scope, request: FhirRequest, route: Route)
     case 'history-type':
       return history(scope, request, { resourceType: route.type });
     case 'history-instance':
-      if (!(await readCurrent(scope.q, route.type, route.id))) throw notFound(`${route.type}/${route.id} is not known`);
+      if (scope.guard.restricted) await readVisible(scope, route.type, route.id);
+      else if (!(await readCurrent(scope.q, route.type, route.id))) throw notFound(`${route.type}/${route.id} is not known`);
       return history(scope, request, { resourceType: route.type, id: route.id });
     case 'version':
       return vread(scope, route.type, route.id, route.versionId);

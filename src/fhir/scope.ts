@@ -1,7 +1,9 @@
 // What an interaction runs with: a connection (the database, or the open transaction), the
 // request context, and the engine's shared services.
 import type { Queryable } from '../store/database.ts';
+import type { DisclosureProfiles } from '../policy/disclosure-profile.ts';
 import type { SchemaValidator } from '../validation/schema-validator.ts';
+import type { DisclosureGuard } from './disclosure-guard.ts';
 import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
 import type { RequestContext } from './types.ts';
 
@@ -9,12 +11,15 @@ export interface EngineServices {
   validator: SchemaValidator;
   searchParameters: SearchParameterRegistry;
   maxPageSize: number;
+  disclosureProfiles: DisclosureProfiles;
 }
 
 export interface Scope {
   q: Queryable;
   ctx: RequestContext;
   services: EngineServices;
+  /** The policy enforcement points for this request's actor. */
+  guard: DisclosureGuard;
   /**
    * Runs `effect` once the surrounding database transaction has committed (never after a rollback),
    * before the response goes out. It gets the database, since the transaction is over by then.

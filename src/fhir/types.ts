@@ -2,12 +2,15 @@
 // batch/transaction processor both speak these, so an interaction behaves the same either way.
 import type { OperationOutcome, Resource } from 'fhir/r4';
 import type { Actor } from '../policy/actor.ts';
+import type { AuditTrail } from '../policy/audit-trail.ts';
 
 export interface RequestContext {
   requestId: string;
   actor: Actor;
   /** The FHIR base URL as the caller sees it, e.g. `http://localhost:8080/fhir`. */
   fhirBase: string;
+  /** What the request disclosed and why; written as an AuditEvent before the response leaves. */
+  audit: AuditTrail;
 }
 
 export type FhirMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

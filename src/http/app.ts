@@ -6,8 +6,9 @@ import type { Config } from '../config.ts';
 import { FhirError } from '../fhir/errors.ts';
 import type { FhirEngine } from '../fhir/engine.ts';
 import { checkMethod, isWrite, parseRoute } from '../fhir/router.ts';
-import type { FhirMethod, RequestContext } from '../fhir/types.ts';
+import type { FhirMethod, FhirRequest, FhirResponse, RequestContext } from '../fhir/types.ts';
 import { anonymousActor, type Actor } from '../policy/actor.ts';
+import { AuditTrail } from '../policy/audit-trail.ts';
 import type { TokenService } from '../policy/token-service.ts';
 import type { Database } from '../store/database.ts';
 import { authRoutes } from './auth-routes.ts';
@@ -23,6 +24,9 @@ export interface AppDeps {
   tokens: TokenService;
   logger: Logger;
 }
+
+/** What an error is, without its message (database errors can quote row values, i.e. PHI). */
+const errorKind = (error: unknown) => ({ type: (error as Error)?.name, code: (error as { code?: string })?.code });
 
 const REQUEST_ID = /^[A-Za-z0-9\-_.]{1,64}$/;
 
@@ -68,24 +72,43 @@ export function createApp({ config, db, engine, tokens, logger }: AppDeps): Expr
 
   const fhir = express.Router();
   const rawBody = express.raw({ type: () => true, limit: config.maxBodyBytes });
-  const handle = async (req: Request, res: express.Response, actor: Actor) => {
+  const handle = async (req: Request, res: express.Response, actor: Actor, audited: boolean) => {
     const path = req.path.replace(/^\/+/, '');
-    checkAcceptable(req);
-    // Route and method first: a wrong URL or method is a 404/405 whatever the body looks like.
-    checkMethod(parseRoute(path), req.method.toUpperCase() as FhirMethod);
-    const request = toFhirRequest(req, path);
-    const ctx: RequestContext = { requestId: res.locals.requestId as string, actor, fhirBase: `${publicBase(req)}/fhir` };
+    const ctx: RequestContext = { requestId: res.locals.requestId as string, actor, fhirBase: `${publicBase(req)}/fhir`, audit: new AuditTrail() };
+    const query = req.originalUrl.includes('?') ? req.originalUrl.slice(req.originalUrl.indexOf('?') + 1) : '';
+    const audit = (status: number) => engine.recordAudit(ctx, { method: req.method, path, query, status });
+    let response: FhirResponse;
+    let request: FhirRequest;
     const prefer = parsePrefer(req.get('prefer')).return;
-    const response = await engine.handle(request, ctx, prefer !== 'minimal');
+    try {
+      checkAcceptable(req);
+      // Route and method first: a wrong URL or method is a 404/405 whatever the body looks like.
+      checkMethod(parseRoute(path), req.method.toUpperCase() as FhirMethod);
+      request = toFhirRequest(req, path);
+      response = await engine.handle(request, ctx, prefer !== 'minimal');
+    } catch (error) {
+      // Denied and failed requests are audited too; the error goes out whether or not that worked.
+      if (audited) await audit(error instanceof FhirError ? error.status : 500).catch((auditError: unknown) => logger.error({ err: errorKind(auditError) }, 'audit write failed'));
+      throw error;
+    }
+    if (audited) {
+      try {
+        await audit(response.status);
+      } catch (error) {
+        // Fail closed: what cannot be audited is not disclosed.
+        logger.error({ err: errorKind(error) }, 'audit write failed; response withheld');
+        throw new FhirError(503, { code: 'transient', diagnostics: 'The audit record could not be written, so nothing was disclosed; retry later' });
+      }
+    }
     sendFhirResponse(res, response, prefer, isWrite(request.method) && path !== '' && !path.endsWith('/_search'));
   };
   // The capability statement is public; everything else needs a token.
   fhir.get('/metadata', rawBody, async (req, res) => {
-    await handle(req, res, anonymousActor(config.hubOrganization));
+    await handle(req, res, anonymousActor(config.hubOrganization), false);
   });
   fhir.use(authenticate(tokens));
   fhir.all('/{*path}', rawBody, async (req, res) => {
-    await handle(req, res, res.locals.actor as Actor);
+    await handle(req, res, res.locals.actor as Actor, true);
   });
   app.use('/fhir', fhir);
 

@@ -101,6 +101,8 @@ function historyFilter(query: Omit<HistoryQuery, 'limit'>): { where: string; par
   const clauses: string[] = [];
   const params: SqlValue[] = [];
   if (query.resourceType) clauses.push(`resource_type = $${params.push(query.resourceType)}`);
+  // Every request writes an AuditEvent: system history would be all audit. They have their own (AuditEvent/_history).
+  else clauses.push(`resource_type <> 'AuditEvent'`);
   if (query.id) clauses.push(`id = $${params.push(query.id)}`);
   if (query.since) clauses.push(`last_updated >= $${params.push(query.since)}`);
   if (query.cursor) clauses.push(`seq ${query.cursor.newer ? '>' : '<'} $${params.push(query.cursor.seq)}`);

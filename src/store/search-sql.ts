@@ -220,6 +220,11 @@ export function filterSql(type: string, filter: Filter, alias: string, p: Params
       return `${alias}.id IN (${filterIdsSql(type, filter, p)})`;
     case 'or':
       return `(${filter.anyOf.map((f) => filterSql(type, f, alias, p)).join(' OR ')})`;
+    case 'and':
+      return filter.allOf.length ? `(${filter.allOf.map((f) => filterSql(type, f, alias, p)).join(' AND ')})` : 'true';
+    case 'compartment':
+      return `${alias}.id IN (SELECT s.id FROM search_reference s WHERE s.resource_type = ${p.add(type)} AND s.code = ANY(${p.add(filter.codes)}::text[])
+        AND s.target_type = 'Patient' AND s.target_id = ANY(${p.add(filter.patients)}::text[]))`;
   }
 }
 

@@ -13,6 +13,7 @@ import { checkIfMatch } from './update.ts';
  */
 export async function deleteResource(scope: Scope, type: string, id: string, ifMatch?: string): Promise<FhirResponse> {
   const current = await lockCurrent(scope, type, id);
+  await scope.guard.requireVisible(scope.q, type, id, current?.resource);
   if (!current) throw notFound(`${type}/${id} is not known`);
   if (current.deleted) return { status: 204, versionId: String(current.versionId) };
   checkIfMatch(ifMatch, current.versionId, `${type}/${id}`);

@@ -10,6 +10,7 @@ import { checkIfMatch } from './update.ts';
 export async function patch(scope: Scope, type: string, id: string, body: unknown, ifMatch?: string): Promise<FhirResponse> {
   const operations = parsePatchDocument(body);
   const current = await lockCurrent(scope, type, id);
+  await scope.guard.requireVisible(scope.q, type, id, current?.resource);
   if (!current) throw notFound(`${type}/${id} is not known`);
   if (current.deleted || !current.resource) throw gone(`${type}/${id} was deleted`);
   checkIfMatch(ifMatch, current.versionId, `${type}/${id}`);

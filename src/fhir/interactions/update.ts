@@ -26,6 +26,7 @@ export async function update(scope: Scope, type: string, id: string, body: unkno
 async function storeUpdate(scope: Scope, type: string, id: string, resource: Resource, ifMatch?: string): Promise<FhirResponse> {
   requireId(id);
   const current = await lockCurrent(scope, type, id);
+  await scope.guard.requireVisible(scope.q, type, id, current?.resource);
   checkIfMatch(ifMatch, current && !current.deleted ? current.versionId : undefined, `${type}/${id}`);
   const version = await persistVersion(scope, type, id, resource, current);
   // 201 when this created the resource (update-as-create, or after a delete).

@@ -74,7 +74,10 @@ export type Filter =
   | { kind: 'chain'; code: string; targetType: string; inner: Filter[] }
   /** `_has:Source:code:param=...`: resources that a matching `sourceType` references through `code`. */
   | { kind: 'has'; sourceType: string; code: string; inner: Filter[] }
-  | { kind: 'or'; anyOf: Filter[] };
+  | { kind: 'or'; anyOf: Filter[] }
+  | { kind: 'and'; allOf: Filter[] }
+  /** Access narrowing: resources linked through one of the reference parameters `codes` to one of `patients`. */
+  | { kind: 'compartment'; codes: string[]; patients: string[] };
 
 export type SortKey =
   | { kind: 'column'; column: 'id' | 'last_updated'; descending: boolean }

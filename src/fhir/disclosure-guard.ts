@@ -1,0 +1,216 @@
+// The policy enforcement points of the FHIR engine, around the one decision function
+// (src/policy/decide.ts). This is THE entry point for anything that moves data in or out —
+// REST interactions today; subscriptions, outbound queues and bulk export later: build a guard for
+// the recipient's Actor (or use the request's) and call gate(), narrowing(), filter(), redact() and
+// checkWrite(). It never widens what decide() permits.
+//   gate        data-independent: profile, purpose, interaction, SMART scope (403 on deny)
+//   checkSearch data-independent: parameters, includes, chains, totals allowed by the profile (400)
+//   narrowing   search filters that keep hidden patients' rows out of SQL, so paging and counts cannot see them
+//   filter      each resource decided on its own (reads, search rows, includes, history versions)
+//   redact      the profile's element allow-list (SUBSETTED when trimmed)
+//   checkWrite  relationship, Task rules, patient and label immutability for writes
+import type { Resource } from 'fhir/r4';
+import type { Actor } from '../policy/actor.ts';
+import type { AuditTrail } from '../policy/audit-trail.ts';
+import { decide, isUnrestricted, type Decision } from '../policy/decide.ts';
+import { allowsAll, typeRule, type DisclosureProfile, type DisclosureProfiles } from '../policy/disclosure-profile.ts';
+import type { Interaction } from '../policy/interaction.ts';
+import { loadPolicyFacts, type PolicyFacts } from '../policy/policy-facts.ts';
+import { redact } from '../policy/redact.ts';
+import { forbiddenTaskChange } from '../policy/task-write-rules.ts';
+import type { Queryable } from '../store/database.ts';
+import { Params, idsSql } from '../store/search-sql.ts';
+import { badRequest, FhirError, forbidden, notFound } from './errors.ts';
+import { isPatientLinked, patientParams, patientsOf } from './patient-links.ts';
+import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
+import type { Filter, SearchRequest } from './search/search-request.ts';
+
+/** Search result parameters every profile allows; their effect can only narrow or page. */
+const CONTROL = new Set(['_count', '_cursor', '_sort', '_elements', '_summary', '_format', '_pretty', '_include', '_revinclude', '_total']);
+/** Parameters that search other data or cannot be enforced: refused for partner profiles. */
+const PROBES = ['_has', '_filter', '_text', '_content', '_list', '_query', '_contained', '_containedType', '_type'];
+
+type ParseQuery = (type: string, query: URLSearchParams) => SearchRequest;
+
+export class DisclosureGuard {
+  readonly actor: Actor;
+  readonly #profiles: DisclosureProfiles;
+  readonly #registry: SearchParameterRegistry;
+  readonly trail: AuditTrail;
+
+  constructor(actor: Actor, profiles: DisclosureProfiles, registry: SearchParameterRegistry, trail: AuditTrail) {
+    this.actor = actor;
+    this.#profiles = profiles;
+    this.#registry = registry;
+    this.trail = trail;
+  }
+
+  /** Whether anything is withheld from this actor at all (hub-admin and internal jobs see everything). */
+  get restricted(): boolean {
+    return !isUnrestricted(this.actor);
+  }
+
+  #decide(interaction: Interaction, resourceType: string | undefined, resource?: Resource, facts?: PolicyFacts): Decision {
+    const target = resource
+      ? { resource, patients: patientsOf(this.#registry, resource), patientLinked: isPatientLinked(resource.resourceType) }
+      : undefined;
+    return decide(this.#profiles, { actor: this.actor, interaction, resourceType, target, facts });
+  }
+
+  /** PEP-0: may this actor do `interaction` on `resourceType` at all? Throws 403 when not. */
+  gate(interaction: Interaction, resourceType?: string): Decision {
+    this.trail.interaction(interaction);
+    const decision = this.#decide(interaction, resourceType);
+    this.trail.decided(decision);
+    if (!decision.permit) throw forbidden(`Access denied: ${decision.detail}`);
+    return decision;
+  }
+
+  #profile(interaction: Interaction, resourceType: string): DisclosureProfile | undefined {
+    return this.#decide(interaction, resourceType).profile;
+  }
+
+  /** PEP-0 for searches: every parameter, sort, include and total must be allowed by the profile. */
+  checkSearch(type: string, query: URLSearchParams, parsed: SearchRequest): void {
+    if (!this.restricted) return;
+    const profile = this.#profile('search-type', type);
+    const rule = profile && typeRule(profile, type);
+    if (!profile || !rule) return;
+    const refuse = (what: string, expression: string) => {
+      throw badRequest(`${what} is not allowed for disclosure profile ${profile.id}`, expression, 'not-supported');
+    };
+    const allowed = (code: string) => allowsAll(rule.searchParams) || code === '_id' || (rule.searchParams ?? []).includes(code);
+    for (const key of new Set(query.keys())) {
+      const name = key.split(':')[0];
+      if (PROBES.some((probe) => name === probe || name.startsWith(`${probe}:`)) || name.startsWith('_has')) {
+        if (!(profile.allowChains && name.startsWith('_has'))) refuse(`Search parameter '${name}'`, key);
+        continue;
+      }
+      if (name.includes('.') && !profile.allowChains) refuse(`Chained parameter '${key}'`, key);
+      if (CONTROL.has(name)) continue;
+      if (!allowed(name.split('.')[0])) refuse(`Search parameter '${name}'`, key);
+    }
+    if (!profile.allowTotal && (query.has('_total') || parsed.summary === 'count')) refuse('A total count (_total, _summary=count)', query.has('_total') ? '_total' : '_summary');
+    for (const key of query.getAll('_sort').flatMap((value) => value.split(','))) {
+      const code = key.trim().replace(/^-/, '');
+      if (code && code !== '_lastUpdated' && !allowed(code)) refuse(`Sorting by '${code}'`, '_sort');
+    }
+    for (const include of parsed.includes) {
+      const sourceRule = typeRule(profile, include.sourceType);
+      const name = `${include.sourceType}:${include.code}`;
+      if (include.iterate && !profile.allowChains) refuse(`_include:iterate`, '_include');
+      if (!allowsAll(sourceRule?.includes) && !(sourceRule?.includes ?? []).includes(name)) refuse(`_include=${name}`, '_include');
+    }
+    for (const include of parsed.revincludes) {
+      const name = `${include.sourceType}:${include.code}`;
+      if (include.iterate && !profile.allowChains) refuse(`_revinclude:iterate`, '_revinclude');
+      if (!allowsAll(rule.revincludes) && !(rule.revincludes ?? []).includes(name)) refuse(`_revinclude=${name}`, '_revinclude');
+    }
+  }
+
+  /**
+   * PEP-1: filters to add to a search (or conditional match) of `type` so that SQL sees only the
+   * rows of patients this actor may see, and only what its SMART scope filters select.
+   */
+  async narrowing(q: Queryable, type: string, interaction: Interaction, parse: ParseQuery): Promise<Filter[]> {
+    if (!this.restricted) return [];
+    const decision = this.#decide(interaction, type);
+    const profile = decision.profile;
+    if (!profile) return [{ kind: 'id', ids: [] }];
+    const filters = this.#scopeFilters(decision, type, parse);
+    const codes = patientParams(type);
+    if (codes === undefined || profile.relationship === 'all') return filters;
+    const facts = await loadPolicyFacts(q, this.actor, profile.relationship, undefined, profile.consent !== 'not-applied');
+    const visible = [...facts.patients.keys()].filter(
+      (patient) => decide(this.#profiles, { actor: this.actor, interaction, resourceType: type, target: { patients: [patient], patientLinked: true }, facts }).permit,
+    );
+    filters.push(type === 'Patient' ? { kind: 'id', ids: visible } : { kind: 'compartment', codes, patients: visible });
+    return filters;
+  }
+
+  /** SMART v2 scope filters (`system/Observation.rs?category=...`): a row must meet one granted scope's filters. */
+  #scopeFilters(decision: Decision, type: string, parse: ParseQuery): Filter[] {
+    const scoped = decision.scopes.length > 0 && decision.scopes.every((scope) => scope.filters.length > 0);
+    if (!scoped) return [];
+    return [{ kind: 'or', anyOf: decision.scopes.map((scope) => ({ kind: 'and', allOf: parse(type, new URLSearchParams(scope.filters)).filters })) }];
+  }
+
+  /** PEP-2: the resources this actor may receive, in order (each decided on its own, with fresh facts). */
+  async filter<T extends Resource>(q: Queryable, interaction: Interaction, resources: T[]): Promise<T[]> {
+    if (!this.restricted) {
+      for (const resource of resources) this.trail.disclosed(referenceOf(resource), patientsOf(this.#registry, resource));
+      return resources;
+    }
+    const patients = new Set(resources.flatMap((resource) => patientsOf(this.#registry, resource)));
+    const profile = resources.length ? this.#profile(interaction, resources[0].resourceType) : undefined;
+    const facts = await loadPolicyFacts(q, this.actor, profile?.relationship ?? 'cbo', [...patients], true);
+    return resources.filter((resource) => {
+      const decision = this.#decide(interaction, resource.resourceType, resource, facts);
+      this.trail.decided(decision);
+      if (decision.permit) this.trail.disclosed(referenceOf(resource), patientsOf(this.#registry, resource));
+      return decision.permit;
+    });
+  }
+
+  async permits(q: Queryable, interaction: Interaction, resource: Resource): Promise<boolean> {
+    return (await this.filter(q, interaction, [resource])).length === 1;
+  }
+
+  /** Whether `id` of `type` meets the SMART scope filters (for reads; searches get them as filters). */
+  async withinScopes(q: Queryable, type: string, id: string, parse: ParseQuery): Promise<boolean> {
+    const filters = this.restricted ? this.#scopeFilters(this.#decide('read', type), type, parse) : [];
+    if (filters.length === 0) return true;
+    const p = new Params();
+    const rows = await q.query(idsSql(type, [{ kind: 'id', ids: [id] }, ...filters], p), p.values);
+    return rows.length > 0;
+  }
+
+  /** PEP-3: the resource as this actor may receive it. */
+  redact<T extends Resource>(resource: T): T {
+    if (!this.restricted || resource.resourceType === 'Bundle' || resource.resourceType === 'OperationOutcome') return resource;
+    const profile = this.#profile('read', resource.resourceType) ?? this.#profile('search-type', resource.resourceType);
+    return profile ? (redact(resource, profile, this.actor.organization) as T) : resource;
+  }
+
+  /**
+   * For update, patch and delete: the current version must be one this actor may see; otherwise the
+   * resource does not exist for it (the same 404 as an unknown id). Partner clients cannot create by PUT.
+   */
+  async requireVisible(q: Queryable, type: string, id: string, current: Resource | undefined): Promise<void> {
+    if (!this.restricted) return;
+    if (!current || !(await this.permits(q, 'read', current))) throw notFound(`${type}/${id} is not known`);
+  }
+
+  /** Checks a write of `after` (undefined: a delete) over `before` (undefined: a create) before anything is stored. */
+  async checkWrite(q: Queryable, type: string, before: Resource | undefined, after: Resource | undefined): Promise<void> {
+    if (!this.restricted || !after) return;
+    const interaction: Interaction = before ? 'update' : 'create';
+    const patients = patientsOf(this.#registry, after);
+    const profile = this.#profile(interaction, type);
+    const facts = await loadPolicyFacts(q, this.actor, profile?.relationship ?? 'cbo', patients, true);
+    const decision = this.#decide(interaction, type, after, facts);
+    this.trail.decided(decision);
+    if (!decision.permit) {
+      throw forbidden(decision.dataDependent ? `You may not write ${type} data about this patient` : `Access denied: ${decision.detail}`);
+    }
+    if (!before) return;
+    const previous = patientsOf(this.#registry, before);
+    if (previous.length !== patients.length || previous.some((patient) => !patients.includes(patient))) {
+      throw new FhirError(403, { code: 'forbidden', diagnostics: `${type} may not be moved to another patient`, expression: type });
+    }
+    const kept = after.meta?.security ?? [];
+    for (const label of before.meta?.security ?? []) {
+      if (!kept.some((other) => other.system === label.system && other.code === label.code)) {
+        throw new FhirError(403, { code: 'forbidden', diagnostics: 'Security labels may not be removed or lowered', expression: `${type}.meta.security` });
+      }
+    }
+    if (type === 'Task') {
+      const element = forbiddenTaskChange(before as never, after as never, this.actor.organization);
+      if (element) {
+        throw new FhirError(403, { code: 'forbidden', diagnostics: `${this.actor.organization} may not change ${element} of this Task (IG Task rules: only the requester may change it)`, expression: element });
+      }
+    }
+  }
+}
+
+const referenceOf = (resource: Resource) => `${resource.resourceType}/${resource.id}${resource.meta?.versionId ? `/_history/${resource.meta.versionId}` : ''}`;
