@@ -137,7 +137,11 @@ function deepest(node: ConsentProvision, depth: number, namesActor: boolean, req
     if (!match) continue;
     const names = namesActor || childNames;
     const result = deepest(child, depth + 1, names, request, target) ?? { depth: depth + 1, effect: child.type, namesActor: names, labels: child.securityLabel ?? [] };
-    if (!best || result.depth > best.depth || (result.depth === best.depth && result.effect === 'deny')) best = result;
+    if (!best || result.depth > best.depth || (result.depth === best.depth && result.effect === 'deny' && best.effect === 'permit')) best = result;
+    else if (result.depth === best.depth && result.effect === 'permit' && best.effect === 'permit') {
+      // Sibling permits are OR-ed: together they release what each names.
+      best = { ...best, namesActor: best.namesActor || result.namesActor, labels: [...best.labels, ...result.labels] };
+    }
   }
   return best;
 }

@@ -7,7 +7,7 @@
 //   4. the resource's security labels against the profile's ceiling.
 // Called without a target it is the data-independent gate (may this client do this interaction on
 // this type at all?); called with one it decides a concrete resource (or a patient, for narrowing).
-import type { Coding, Resource } from 'fhir/r4';
+import type { Coding, Resource, Task } from 'fhir/r4';
 import type { Actor } from './actor.ts';
 import { clinicalDate, within } from './clinical-date.ts';
 import { evaluateConsents } from './consent-evaluation.ts';
@@ -103,6 +103,10 @@ function decideData(profile: DisclosureProfile, request: DecisionRequest, target
     return hidden('NO_SUBJECT', 'the data names no patient');
   }
   const resource = target.resource;
+  // A CBO sees the referral Tasks it owns, never another CBO's Task for the same patient or request.
+  if (profile.relationship === 'cbo' && resource?.resourceType === 'Task' && (resource as Task).owner?.reference !== actor.organization) {
+    return hidden('NO_RELATIONSHIP', 'the Task is owned by another organization');
+  }
   const date = resource ? clinicalDate(resource) : undefined;
   const consents: string[] = [];
   const labelsGranted: Coding[] = [];
