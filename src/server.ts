@@ -6,6 +6,9 @@ import type { Config } from './config.ts';
 import { FhirEngine } from './fhir/engine.ts';
 import { loadStoredSearchParameters } from './fhir/search/stored-search-parameters.ts';
 import { SearchParameterRegistry } from './fhir/search/search-parameter-registry.ts';
+import { OperationRegistry } from './fhir/operations/operation-registry.ts';
+import { terminologyOperations } from './fhir/operations/terminology-operations.ts';
+import { TerminologyService } from './terminology/terminology-service.ts';
 import { createApp } from './http/app.ts';
 import { DisclosureProfiles } from './policy/disclosure-profile.ts';
 import { TokenService } from './policy/token-service.ts';
@@ -45,11 +48,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
     const searchParameters = new SearchParameterRegistry();
     await loadStoredSearchParameters(db, searchParameters);
+    const operations = new OperationRegistry();
+    for (const operation of terminologyOperations(TerminologyService.load())) operations.register(operation);
     const engine = new FhirEngine(db, {
       validator: new SchemaValidator(),
       searchParameters,
       maxPageSize: config.maxPageSize,
       disclosureProfiles: DisclosureProfiles.load(),
+      operations,
       software: { name: packageJson.name, version: packageJson.version },
       onUnexpected: (error) => logger.error({ err: { type: (error as Error)?.name, stack: (error as Error)?.stack } }, 'batch entry failed'),
     });

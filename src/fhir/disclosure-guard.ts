@@ -50,17 +50,17 @@ export class DisclosureGuard {
     return !isUnrestricted(this.actor);
   }
 
-  #decide(interaction: Interaction, resourceType: string | undefined, resource?: Resource, facts?: PolicyFacts): Decision {
+  #decide(interaction: Interaction, resourceType: string | undefined, resource?: Resource, facts?: PolicyFacts, operation?: string): Decision {
     const target = resource
       ? { resource, patients: patientsOf(this.#registry, resource), patientLinked: isPatientLinked(resource.resourceType) }
       : undefined;
-    return decide(this.#profiles, { actor: this.actor, interaction, resourceType, target, facts });
+    return decide(this.#profiles, { actor: this.actor, interaction, resourceType, operation, target, facts });
   }
 
-  /** PEP-0: may this actor do `interaction` on `resourceType` at all? Throws 403 when not. */
-  gate(interaction: Interaction, resourceType?: string): Decision {
-    this.trail.interaction(interaction);
-    const decision = this.#decide(interaction, resourceType);
+  /** PEP-0: may this actor do `interaction` (or operation `$name`) on `resourceType` at all? Throws 403 when not. */
+  gate(interaction: Interaction, resourceType?: string, operationName?: string): Decision {
+    this.trail.interaction(operationName ? `$${operationName}` : interaction);
+    const decision = this.#decide(interaction, resourceType, undefined, undefined, operationName && `$${operationName}`);
     this.trail.decided(decision);
     if (!decision.permit) throw forbidden(`Access denied: ${decision.detail}`);
     return decision;

@@ -10,6 +10,7 @@ import { read, readVisible, vread } from './interactions/read.ts';
 import { search } from './interactions/search.ts';
 import { conditionalUpdate, update } from './interactions/update.ts';
 import { requireId, requireResourceType } from './resource-identity.ts';
+import { OperationInput } from './operations/operation.ts';
 import type { Scope } from './scope.ts';
 import type { FhirMethod, FhirRequest, FhirResponse } from './types.ts';
 
@@ -22,7 +23,9 @@ export type Route =
   | { kind: 'history-type'; type: string }
   | { kind: 'instance'; type: string; id: string }
   | { kind: 'history-instance'; type: string; id: string }
-  | { kind: 'version'; type: string; id: string; versionId: string };
+  | { kind: 'version'; type: string; id: string; versionId: string }
+  /** `$name` at the system (`$x`), type (`Type/$x`) or instance (`Type/id/$x`) level. */
+  | { kind: 'operation'; name: string; type?: string; id?: string };
 
 const ALLOWED: Record<Route['kind'], FhirMethod[]> = {
   capabilities: ['GET', 'HEAD'],
@@ -34,13 +37,22 @@ const ALLOWED: Record<Route['kind'], FhirMethod[]> = {
   instance: ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE'],
   'history-instance': ['GET', 'HEAD'],
   version: ['GET', 'HEAD'],
+  operation: ['GET', 'POST'],
 };
 
 export function parseRoute(path: string): Route {
   const parts = path.split('/').filter((part) => part.length > 0).map(decodeURIComponent);
-  if (parts.some((part) => part.startsWith('$'))) {
-    throw new FhirError(404, { code: 'not-supported', diagnostics: `Operation ${parts.find((p) => p.startsWith('$'))} is not supported` });
+  const last = parts[parts.length - 1];
+  if (last?.startsWith('$') && parts.length <= 3 && !parts.slice(0, -1).some((part) => part.startsWith('$'))) {
+    const name = last.slice(1);
+    if (!/^[a-z][a-z0-9-]*$/i.test(name)) throw notFound(`No FHIR endpoint at '${path}'`);
+    if (parts.length === 1) return { kind: 'operation', name };
+    requireResourceType(parts[0]);
+    if (parts.length === 2) return { kind: 'operation', name, type: parts[0] };
+    requireId(parts[1]);
+    return { kind: 'operation', name, type: parts[0], id: parts[1] };
   }
+  if (parts.some((part) => part.startsWith('$'))) throw notFound(`No FHIR endpoint at '${path}'`);
   if (parts.length === 0) return { kind: 'bundle' };
   if (parts.length === 1 && parts[0] === 'metadata') return { kind: 'capabilities' };
   if (parts.length === 1 && parts[0] === '_history') return { kind: 'history-system' };
@@ -80,6 +92,8 @@ export function interactionOf(route: Route, request: FhirRequest): Interaction {
       return 'vread';
     case 'instance':
       return ({ GET: 'read', HEAD: 'read', PUT: 'update', PATCH: 'patch', DELETE: 'delete' } as const)[request.method as 'GET'];
+    case 'operation':
+      return 'operation';
     case 'type':
       if (request.method === 'POST') return 'create';
       if (request.method === 'PUT') return 'update';
@@ -96,7 +110,7 @@ export function isWrite(method: FhirMethod): boolean {
 export async function dispatch(scope: Scope, request: FhirRequest, route: Route): Promise<FhirResponse> {
   checkMethod(route, request.method);
   const type = 'type' in route ? route.type : undefined;
-  scope.guard.gate(interactionOf(route, request), type);
+  scope.guard.gate(interactionOf(route, request), type, route.kind === 'operation' ? route.name : undefined);
   const response = await run(scope, request, route);
   // Single resources leave trimmed to the profile; bundles trim their entries themselves.
   if (response.resource) response.resource = scope.guard.redact(response.resource);
@@ -118,6 +132,14 @@ async function run(scope: Scope, request: FhirRequest, route: Route): Promise<Fh
       return vread(scope, route.type, route.id, route.versionId);
     case 'search-post':
       return search(scope, request, route.type);
+    case 'operation': {
+      const level = route.id ? 'instance' : route.type ? 'type' : 'system';
+      const operation = scope.services.operations.find(route.name, level, route.type);
+      if (request.method === 'GET' && operation.affectsState) {
+        throw new FhirError(405, { code: 'not-supported', diagnostics: `$${route.name} changes data: use POST` }, { Allow: 'POST' });
+      }
+      return operation.run({ scope, request, level, type: route.type, id: route.id, input: new OperationInput(request) });
+    }
     case 'instance':
       switch (request.method) {
         case 'PUT':

@@ -4,6 +4,7 @@ import type { Queryable } from '../store/database.ts';
 import type { DisclosureProfiles } from '../policy/disclosure-profile.ts';
 import type { SchemaValidator } from '../validation/schema-validator.ts';
 import type { DisclosureGuard } from './disclosure-guard.ts';
+import type { OperationRegistry } from './operations/operation-registry.ts';
 import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
 import type { RequestContext } from './types.ts';
 
@@ -12,6 +13,7 @@ export interface EngineServices {
   searchParameters: SearchParameterRegistry;
   maxPageSize: number;
   disclosureProfiles: DisclosureProfiles;
+  operations: OperationRegistry;
 }
 
 export interface Scope {

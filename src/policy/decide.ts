@@ -36,6 +36,8 @@ export interface DecisionRequest {
   actor: Actor;
   interaction: Interaction;
   resourceType?: string;
+  /** For interaction `operation`: its name with the `$`. */
+  operation?: string;
   target?: DecisionTarget;
   facts?: PolicyFacts;
 }
@@ -78,6 +80,13 @@ export function decide(profiles: DisclosureProfiles, request: DecisionRequest): 
   if (!profile) return deny('NO_PROFILE', `no disclosure profile for role ${actor.role} with purpose of use ${actor.purposeOfUse}`, false);
   if (interaction === 'transaction' || interaction === 'batch') {
     return { permit: true, reason: 'PERMIT', detail: 'entries are decided one by one', dataDependent: false, profile, consents: [], scopes: [] };
+  }
+  if (interaction === 'operation') {
+    const allowed = profile.operations ?? [];
+    if (!request.operation || !(allowed.includes('*') || allowed.includes(request.operation))) {
+      return deny('INTERACTION', `disclosure profile ${profile.id} does not allow ${request.operation ?? 'this operation'}`, false, profile);
+    }
+    return { permit: true, reason: 'PERMIT', detail: 'operation allowed', dataDependent: false, profile, consents: [], scopes: [] };
   }
   const type = resourceType ?? '*';
   const rule = resourceType ? typeRule(profile, resourceType) : undefined;

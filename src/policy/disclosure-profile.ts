@@ -42,6 +42,8 @@ export interface DisclosureProfile {
   allowChains: boolean;
   /** _total and _summary=count are refused unless true. */
   allowTotal: boolean;
+  /** Operations allowed by name (`$lookup`), `*` = all. What they read or write is still decided resource by resource. */
+  operations?: string[];
   /** By resource type; `*` applies to types not listed. */
   types: Record<string, TypeRule | undefined>;
 }
