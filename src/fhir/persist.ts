@@ -36,7 +36,7 @@ export async function persistVersion(
   previous: StoredVersion | undefined,
 ): Promise<StoredVersion> {
   // The policy sees the final resource before anything is written (after patching, placeholders resolved).
-  await scope.guard.checkWrite(scope.q, type, previous?.deleted ? undefined : previous?.resource, resource);
+  await scope.guard.checkWrite(scope.q, type, previous?.deleted ? undefined : previous?.resource, resource && ({ ...resource, id } as Resource));
   const versionId = (previous?.versionId ?? 0) + 1;
   const lastUpdated = new Date().toISOString();
   let stored: Resource | undefined;
@@ -45,7 +45,7 @@ export async function persistVersion(
     const { resourceType: _type, id: _bodyId, meta, ...content } = resource;
     stored = { resourceType: type, id, meta: { ...meta, versionId: String(versionId), lastUpdated }, ...content } as Resource;
   }
-  const version: StoredVersion = { resourceType: type, id, versionId, lastUpdated, deleted: !stored, resource: stored };
+  const version: StoredVersion = { resourceType: type, id, versionId, lastUpdated, deleted: !stored, resource: stored, author: scope.ctx.actor.organization };
   try {
     await writeVersion(scope.q, version);
   } catch (error) {

@@ -83,13 +83,25 @@ async function related(q: Queryable, kind: RelationshipKind, actor: Actor, patie
       return rows.map((row) => ({ patient: row.patient, relationship: 'active', period: row.period ?? {} }));
     }
     case 'hie': {
-      // An exchange is related to a patient through a Consent that names it; the consent layer then decides.
-      const params: unknown[] = [org];
+      // An exchange is related to a patient through a Consent that names it (the consent layer then
+      // decides), or through data about the patient that it submitted.
+      const params: unknown[] = [actor.organization];
+      const byConsent = among('p.target_id', params);
+      const bySubmission = among('s.target_id', params);
+      const byPatient = among('r.id', params);
       const rows = await q.query<{ patient: string }>(
-        `SELECT DISTINCT p.target_id AS patient
-           FROM search_reference a
-           JOIN search_reference p ON p.resource_type = 'Consent' AND p.id = a.id AND p.code = 'patient' AND p.target_type = 'Patient'
-          WHERE a.resource_type = 'Consent' AND a.code = 'actor' AND a.target_type = 'Organization' AND a.target_id = $1${among('p.target_id', params)}`,
+        `SELECT p.target_id AS patient
+           FROM resource c
+           JOIN search_reference p ON p.resource_type = 'Consent' AND p.id = c.id AND p.code = 'patient' AND p.target_type = 'Patient'
+          WHERE c.resource_type = 'Consent' AND NOT c.deleted AND c.content->>'status' = 'active'
+            -- nested provisions name actors too (the 'actor' search parameter indexes only the root's)
+            AND jsonb_path_exists(c.content, '$.provision.**.actor.reference.reference ? (@ == $org)', jsonb_build_object('org', $1::text))${byConsent}
+         UNION
+         SELECT s.target_id FROM resource r
+           JOIN search_reference s ON s.resource_type = r.resource_type AND s.id = r.id AND s.code IN ('subject', 'patient', 'beneficiary') AND s.target_type = 'Patient'
+          WHERE r.created_by = $1 AND NOT r.deleted${bySubmission}
+         UNION
+         SELECT r.id FROM resource r WHERE r.created_by = $1 AND r.resource_type = 'Patient' AND NOT r.deleted${byPatient}`,
         params as never,
       );
       return rows.map((row) => ({ patient: row.patient, relationship: 'active' }));

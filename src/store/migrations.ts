@@ -159,6 +159,16 @@ const migrations: { id: string; sql: string }[] = [
       );
     `,
   },
+  {
+    id: '006-resource-authors',
+    sql: `
+      -- Who wrote each version (the writer's Organization), and who created each resource: a data
+      -- source (an HIE) may read back what it submitted. NULL for rows written before this migration.
+      ALTER TABLE resource_version ADD COLUMN author text NULL;
+      ALTER TABLE resource ADD COLUMN created_by text NULL;
+      CREATE INDEX resource_created_by ON resource (created_by, resource_type) WHERE created_by IS NOT NULL;
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */

@@ -12,6 +12,8 @@ export interface StoredVersion {
   deleted: boolean;
   /** The resource as stored, with id and meta filled in; undefined for a delete tombstone. */
   resource: Resource | undefined;
+  /** The writer's Organization (when writing; not read back). */
+  author?: string;
 }
 
 export interface HistoryRow extends StoredVersion {
@@ -74,13 +76,15 @@ export async function writeVersion(q: Queryable, version: StoredVersion): Promis
     version.lastUpdated,
     version.deleted,
     version.resource ? JSON.stringify(version.resource) : null,
+    version.author ?? null,
   ];
-  // One statement (one round trip) appends the version and makes it current.
+  // One statement (one round trip) appends the version and makes it current. created_by keeps
+  // the first writer: an update does not change who submitted the resource.
   await q.query(
     `WITH version AS (
-       INSERT INTO resource_version (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+       INSERT INTO resource_version (${COLUMNS}, author) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
      )
-     INSERT INTO resource (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6::jsonb)
+     INSERT INTO resource (${COLUMNS}, created_by) VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7)
      ON CONFLICT (resource_type, id) DO UPDATE
        SET version_id = EXCLUDED.version_id, last_updated = EXCLUDED.last_updated,
            deleted = EXCLUDED.deleted, content = EXCLUDED.content`,

@@ -364,6 +364,27 @@ describe('writes', () => {
   });
 });
 
+describe('an HIE sees what it submitted and what a consent releases to it', () => {
+  it('reads back the patient and data it sent, and nothing else', async () => {
+    const hie = await server.tokenFor('hie', 'Organization/hie-1', ['TREAT']);
+    const created = await server.request('POST', '/fhir/Patient', { token: hie, body: { resourceType: 'Patient', name: [{ family: 'FromHie' }] } });
+    expect(created.status).toBe(201);
+    const obs = await server.request('POST', '/fhir/Observation', { token: hie, body: observation('x', created.body.id) });
+    expect(obs.status).toBe(201);
+    expect((await server.request('GET', `/fhir/Observation/${obs.body.id}`, { token: hie })).status).toBe(200);
+    expect((await server.request('GET', '/fhir/Patient/p1', { token: hie })).body).toEqual(notKnown('Patient/p1'));
+    const search = await server.request('GET', '/fhir/Patient', { token: hie });
+    expect(ids(search.body)).toEqual([`Patient/${created.body.id}`]);
+  });
+
+  it('a consent naming the exchange releases that patient to it', async () => {
+    const hie = await server.tokenFor('hie', 'Organization/hie-2', ['TREAT']);
+    expect((await server.request('GET', '/fhir/Patient/p6', { token: hie })).status).toBe(404);
+    await server.request('PUT', '/fhir/Consent/c-p6-hie', { body: consent('c-p6-hie', 'p6', permitFor('Organization/hie-2')) });
+    expect((await server.request('GET', '/fhir/Patient/p6', { token: hie })).status).toBe(200);
+  });
+});
+
 describe('data-independent refusals', () => {
   it('a purpose of use without a disclosure profile is a 403 whatever the data', async () => {
     const res = await get('cboWrongPurpose', '/fhir/Patient/p1');
