@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // With DATABASE_URL (CI), the whole suite runs against PostgreSQL and the store, REST and search
-// tests run a second time against PGlite. Without it (a fresh clone), everything runs on PGlite.
+// tests run a second time against PGlite, and so do the policy tests. Without it (a fresh clone), everything runs on PGlite.
 const postgres = Boolean(process.env.DATABASE_URL);
 
 const common = { testTimeout: 60_000, hookTimeout: 120_000 };
@@ -14,7 +14,7 @@ export default defineConfig({
         test: {
           ...common,
           name: 'pglite',
-          include: postgres ? ['test/rest/**/*.test.ts', 'test/search/**/*.test.ts'] : ['test/**/*.test.ts'],
+          include: postgres ? ['test/rest/**/*.test.ts', 'test/search/**/*.test.ts', 'test/policy/**/*.test.ts'] : ['test/**/*.test.ts'],
           env: { TEST_DB: 'pglite' },
         },
       },
