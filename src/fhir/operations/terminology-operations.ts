@@ -28,6 +28,14 @@ function coded(input: OperationInput, codeName = 'code'): { system?: string; cod
   return { system: input.string('system') ?? coding?.system, code, display: input.string('display') ?? coding?.display };
 }
 
+/** The value set to work on: `url` (a shipped one) or a `valueSet` given inline. */
+function valueSetInput(input: OperationInput): { url?: string; valueSet?: ValueSet } {
+  const valueSet = input.resource('valueSet') as ValueSet | undefined;
+  const url = input.string('url');
+  if (!url && !valueSet) throw badRequest("Parameter 'url' (or a 'valueSet') is required", 'Parameters.parameter[url]');
+  return { url, valueSet };
+}
+
 export function terminologyOperations(terminology: TerminologyService): Operation[] {
   return [
     {
@@ -48,10 +56,8 @@ export function terminologyOperations(terminology: TerminologyService): Operatio
       types: ['ValueSet'],
       affectsState: false,
       async run({ input }) {
-        const valueSet = input.resource('valueSet') as ValueSet | undefined;
-        const url = input.string('url');
-        if (!url && !valueSet) throw badRequest("Parameter 'url' (or a 'valueSet') is required", 'Parameters.parameter[url]');
-        return respond(() => terminology.expand({ url, valueSet, filter: input.string('filter'), count: input.integer('count'), offset: input.integer('offset') }));
+        const valueSet = valueSetInput(input);
+        return respond(() => terminology.expand({ ...valueSet, filter: input.string('filter'), count: input.integer('count'), offset: input.integer('offset') }));
       },
     },
     {
@@ -60,11 +66,9 @@ export function terminologyOperations(terminology: TerminologyService): Operatio
       types: ['ValueSet'],
       affectsState: false,
       async run({ input }) {
-        const valueSet = input.resource('valueSet') as ValueSet | undefined;
-        const url = input.string('url');
-        if (!url && !valueSet) throw badRequest("Parameter 'url' (or a 'valueSet') is required", 'Parameters.parameter[url]');
+        const valueSet = valueSetInput(input);
         const { system, code, display } = coded(input);
-        return respond(() => terminology.validateCode({ url, valueSet, system, code, display }));
+        return respond(() => terminology.validateCode({ ...valueSet, system, code, display }));
       },
     },
     {
