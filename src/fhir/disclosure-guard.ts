@@ -15,6 +15,7 @@ import type { AuditTrail } from '../policy/audit-trail.ts';
 import { decide, isUnrestricted, type Decision } from '../policy/decide.ts';
 import { allowsAll, typeRule, type DisclosureProfile, type DisclosureProfiles } from '../policy/disclosure-profile.ts';
 import type { Interaction } from '../policy/interaction.ts';
+import type { PolicyFactsCache } from '../policy/policy-facts-cache.ts';
 import { loadPolicyFacts, type PolicyFacts } from '../policy/policy-facts.ts';
 import { redact } from '../policy/redact.ts';
 import { forbiddenTaskChange } from '../policy/task-write-rules.ts';
@@ -37,12 +38,25 @@ export class DisclosureGuard {
   readonly #profiles: DisclosureProfiles;
   readonly #registry: SearchParameterRegistry;
   readonly trail: AuditTrail;
+  readonly #cache: PolicyFactsCache;
+  /** False inside write transactions: cached facts may be used there but not stored. */
+  readonly #storeFacts: boolean;
 
-  constructor(actor: Actor, profiles: DisclosureProfiles, registry: SearchParameterRegistry, trail: AuditTrail) {
+  constructor(actor: Actor, services: { profiles: DisclosureProfiles; registry: SearchParameterRegistry; cache: PolicyFactsCache }, trail: AuditTrail, storeFacts: boolean) {
     this.actor = actor;
-    this.#profiles = profiles;
-    this.#registry = registry;
+    this.#profiles = services.profiles;
+    this.#registry = services.registry;
+    this.#cache = services.cache;
     this.trail = trail;
+    this.#storeFacts = storeFacts;
+  }
+
+  /** Facts about `patients` (and, when cached, every other related patient) for this actor's profile. */
+  async #facts(q: Queryable, profile: DisclosureProfile | undefined, patients: string[]): Promise<PolicyFacts> {
+    const kind = profile?.relationship ?? 'cbo';
+    const withConsents = profile?.consent !== 'not-applied';
+    if (kind !== 'all' && kind !== 'hie') return (await this.#cache.related(q, this.actor, kind, withConsents, this.#storeFacts)).facts;
+    return loadPolicyFacts(q, this.actor, kind, patients, withConsents);
   }
 
   /** Whether anything is withheld from this actor at all (hub-admin and internal jobs see everything). */
@@ -120,10 +134,16 @@ export class DisclosureGuard {
     const filters = this.#scopeFilters(decision, type, parse);
     const codes = patientParams(type);
     if (codes === undefined || profile.relationship === 'all') return filters;
-    const facts = await loadPolicyFacts(q, this.actor, profile.relationship, undefined, profile.consent !== 'not-applied');
-    const visible = [...facts.patients.keys()].filter(
-      (patient) => decide(this.#profiles, { actor: this.actor, interaction, resourceType: type, target: { patients: [patient], patientLinked: true }, facts }).permit,
-    );
+    const { facts, memo } = await this.#cache.related(q, this.actor, profile.relationship, profile.consent !== 'not-applied', this.#storeFacts);
+    // The visible set depends on the facts and on purpose, interaction and type: memoized with the facts.
+    const memoKey = `visible|${this.actor.purposeOfUse}|${interaction}|${type}`;
+    let visible = memo.get(memoKey) as string[] | undefined;
+    if (!visible) {
+      visible = [...facts.patients.keys()].filter(
+        (patient) => decide(this.#profiles, { actor: this.actor, interaction, resourceType: type, target: { patients: [patient], patientLinked: true }, facts }).permit,
+      );
+      memo.set(memoKey, visible);
+    }
     filters.push(type === 'Patient' ? { kind: 'id', ids: visible } : { kind: 'compartment', codes, patients: visible });
     return filters;
   }
@@ -141,9 +161,9 @@ export class DisclosureGuard {
       for (const resource of resources) this.trail.disclosed(referenceOf(resource), patientsOf(this.#registry, resource));
       return resources;
     }
+    if (resources.length === 0) return resources;
     const patients = new Set(resources.flatMap((resource) => patientsOf(this.#registry, resource)));
-    const profile = resources.length ? this.#profile(interaction, resources[0].resourceType) : undefined;
-    const facts = await loadPolicyFacts(q, this.actor, profile?.relationship ?? 'cbo', [...patients], true);
+    const facts = await this.#facts(q, this.#profile(interaction, resources[0].resourceType), [...patients]);
     return resources.filter((resource) => {
       const decision = this.#decide(interaction, resource.resourceType, resource, facts);
       this.trail.decided(decision);
@@ -186,8 +206,7 @@ export class DisclosureGuard {
     if (!this.restricted || !after) return;
     const interaction: Interaction = before ? 'update' : 'create';
     const patients = patientsOf(this.#registry, after);
-    const profile = this.#profile(interaction, type);
-    const facts = await loadPolicyFacts(q, this.actor, profile?.relationship ?? 'cbo', patients, true);
+    const facts = await this.#facts(q, this.#profile(interaction, type), patients);
     const decision = this.#decide(interaction, type, after, facts);
     this.trail.decided(decision);
     if (!decision.permit) {

@@ -7,6 +7,7 @@ import { readBundle } from './bundle/bundle-entry.ts';
 import { processTransaction } from './bundle/transaction.ts';
 import { capabilityStatement } from './capability-statement.ts';
 import { refreshStoredSearchParameters } from './search/stored-search-parameters.ts';
+import { PolicyFactsCache } from '../policy/policy-facts-cache.ts';
 import { DisclosureGuard } from './disclosure-guard.ts';
 import { persistVersion } from './persist.ts';
 import { newId } from './resource-identity.ts';
@@ -23,6 +24,8 @@ export interface EngineOptions extends EngineServices {
 export class FhirEngine {
   readonly #db: Database;
   readonly #options: EngineOptions;
+  /** Relationship and consent facts per recipient, valid while the policy epochs stand still. */
+  readonly #policyFacts = new PolicyFactsCache();
 
   constructor(db: Database, options: EngineOptions) {
     this.#db = db;
@@ -53,18 +56,19 @@ export class FhirEngine {
 
   /** A scope outside any transaction: reads only, so nothing waits for a commit. */
   #scope(q: Scope['q'], ctx: RequestContext): Scope {
-    return { q, ctx, services: this.#options, guard: this.#guard(ctx), afterCommit: (effect) => void effect(this.#db) };
+    return { q, ctx, services: this.#options, guard: this.#guard(ctx, true), afterCommit: (effect) => void effect(this.#db) };
   }
 
-  #guard(ctx: RequestContext): DisclosureGuard {
-    return new DisclosureGuard(ctx.actor, this.#options.disclosureProfiles, this.#options.searchParameters, ctx.audit);
+  #guard(ctx: RequestContext, storeFacts: boolean): DisclosureGuard {
+    const services = { profiles: this.#options.disclosureProfiles, registry: this.#options.searchParameters, cache: this.#policyFacts };
+    return new DisclosureGuard(ctx.actor, services, ctx.audit, storeFacts);
   }
 
   /** Runs `work` in one database transaction, then its after-commit effects. */
   async #transaction<T>(ctx: RequestContext, work: (scope: Scope) => Promise<T>): Promise<T> {
     const effects: ((db: Database) => Promise<void> | void)[] = [];
     const result = await this.#db.transaction((tx) =>
-      work({ q: tx, ctx, services: this.#options, guard: this.#guard(ctx), afterCommit: (effect) => effects.push(effect) }),
+      work({ q: tx, ctx, services: this.#options, guard: this.#guard(ctx, false), afterCommit: (effect) => effects.push(effect) }),
     );
     for (const effect of effects) await effect(this.#db);
     return result;
@@ -81,10 +85,10 @@ export class FhirEngine {
     const { type, entries } = readBundle(request.body);
     let bundle: Bundle;
     if (type === 'transaction') {
-      this.#guard(ctx).gate('transaction');
+      this.#guard(ctx, false).gate('transaction');
       bundle = await this.#transaction(ctx, (scope) => processTransaction(scope, entries, includeResource));
     } else {
-      this.#guard(ctx).gate('batch');
+      this.#guard(ctx, false).gate('batch');
       const run = (entry: FhirRequest) => {
         const route = parseRoute(entry.path);
         if (route.kind === 'bundle' || route.kind === 'capabilities') return this.handle(entry, ctx, includeResource);

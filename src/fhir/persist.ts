@@ -1,6 +1,7 @@
 // The write path shared by create, update, patch and delete: check, stamp meta, append a version.
 import type { Resource } from 'fhir/r4';
 import { readCurrent, writeVersion, type StoredVersion } from '../store/resource-store.ts';
+import { bumpPolicyEpoch } from '../store/policy-epoch.ts';
 import { writeSearchIndex } from '../store/search-index.ts';
 import { extractIndexRows } from './search/index-rows.ts';
 import { loadStoredSearchParameters } from './search/stored-search-parameters.ts';
@@ -53,6 +54,8 @@ export async function persistVersion(
     if ((error as { code?: string }).code === '23505') throw conflict(`Concurrent write to ${type}/${id}; retry`);
     throw error;
   }
+  // Cached policy facts built on this type are stale once this commits.
+  await bumpPolicyEpoch(scope.q, type);
   // The search index follows the current version, in the same transaction.
   const rows = stored ? extractIndexRows(scope.services.searchParameters, stored) : undefined;
   await writeSearchIndex(scope.q, type, [{ resourceType: type, id, rows, replace: previous !== undefined }]);

@@ -169,6 +169,17 @@ const migrations: { id: string; sql: string }[] = [
       CREATE INDEX resource_created_by ON resource (created_by, resource_type) WHERE created_by IS NOT NULL;
     `,
   },
+  {
+    id: '007-policy-epochs',
+    sql: `
+      -- A counter per resource type that policy decisions depend on, bumped in the same transaction
+      -- as every write of that type. Cached decisions carry the epochs they were made under; a new
+      -- value becomes visible exactly when the write commits, so a revoked Consent is never served
+      -- from a cache after its commit (src/policy/policy-facts-cache.ts).
+      CREATE TABLE policy_epoch (kind text PRIMARY KEY, epoch bigint NOT NULL DEFAULT 0);
+      INSERT INTO policy_epoch (kind) VALUES ('Consent'), ('Coverage'), ('ServiceRequest'), ('Task');
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */
