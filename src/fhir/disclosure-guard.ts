@@ -13,9 +13,9 @@ import type { Resource } from 'fhir/r4';
 import type { Actor } from '../policy/actor.ts';
 import type { AuditTrail } from '../policy/audit-trail.ts';
 import { decide, isUnrestricted, type Decision } from '../policy/decide.ts';
-import { allowsAll, typeRule, type DisclosureProfile, type DisclosureProfiles } from '../policy/disclosure-profile.ts';
+import { allowsAll, typeRule, type DisclosureProfile, type DisclosureProfiles, type RelationshipKind } from '../policy/disclosure-profile.ts';
 import type { Interaction } from '../policy/interaction.ts';
-import type { PolicyFactsCache } from '../policy/policy-facts-cache.ts';
+import type { CachedFacts, PolicyFactsCache } from '../policy/policy-facts-cache.ts';
 import { loadPolicyFacts, type PolicyFacts } from '../policy/policy-facts.ts';
 import { redact } from '../policy/redact.ts';
 import { forbiddenTaskChange } from '../policy/task-write-rules.ts';
@@ -41,6 +41,7 @@ export class DisclosureGuard {
   readonly #cache: PolicyFactsCache;
   /** False inside write transactions: cached facts may be used there but not stored. */
   readonly #storeFacts: boolean;
+  readonly #relatedThisRequest = new Map<string, Promise<CachedFacts>>();
 
   constructor(actor: Actor, services: { profiles: DisclosureProfiles; registry: SearchParameterRegistry; cache: PolicyFactsCache }, trail: AuditTrail, storeFacts: boolean) {
     this.actor = actor;
@@ -51,11 +52,24 @@ export class DisclosureGuard {
     this.#storeFacts = storeFacts;
   }
 
+  /**
+   * Every related patient's facts, from the cache. A read-only request checks the epochs once (its
+   * narrowing, rows and includes share one answer); a write transaction re-checks each time, since
+   * its own earlier writes may have changed them.
+   */
+  #related(q: Queryable, kind: RelationshipKind, withConsents: boolean): Promise<CachedFacts> {
+    if (!this.#storeFacts) return this.#cache.related(q, this.actor, kind, withConsents, false);
+    const key = `${kind}|${withConsents}`;
+    let found = this.#relatedThisRequest.get(key);
+    if (!found) this.#relatedThisRequest.set(key, (found = this.#cache.related(q, this.actor, kind, withConsents, true)));
+    return found;
+  }
+
   /** Facts about `patients` (and, when cached, every other related patient) for this actor's profile. */
   async #facts(q: Queryable, profile: DisclosureProfile | undefined, patients: string[]): Promise<PolicyFacts> {
     const kind = profile?.relationship ?? 'cbo';
     const withConsents = profile?.consent !== 'not-applied';
-    if (kind !== 'all' && kind !== 'hie') return (await this.#cache.related(q, this.actor, kind, withConsents, this.#storeFacts)).facts;
+    if (kind !== 'all' && kind !== 'hie') return (await this.#related(q, kind, withConsents)).facts;
     return loadPolicyFacts(q, this.actor, kind, patients, withConsents);
   }
 
@@ -64,9 +78,9 @@ export class DisclosureGuard {
     return !isUnrestricted(this.actor);
   }
 
-  #decide(interaction: Interaction, resourceType: string | undefined, resource?: Resource, facts?: PolicyFacts, operation?: string): Decision {
+  #decide(interaction: Interaction, resourceType: string | undefined, resource?: Resource, facts?: PolicyFacts, operation?: string, patients?: string[]): Decision {
     const target = resource
-      ? { resource, patients: patientsOf(this.#registry, resource), patientLinked: isPatientLinked(resource.resourceType) }
+      ? { resource, patients: patients ?? patientsOf(this.#registry, resource), patientLinked: isPatientLinked(resource.resourceType) }
       : undefined;
     return decide(this.#profiles, { actor: this.actor, interaction, resourceType, operation, target, facts });
   }
@@ -134,7 +148,7 @@ export class DisclosureGuard {
     const filters = this.#scopeFilters(decision, type, parse);
     const codes = patientParams(type);
     if (codes === undefined || profile.relationship === 'all') return filters;
-    const { facts, memo } = await this.#cache.related(q, this.actor, profile.relationship, profile.consent !== 'not-applied', this.#storeFacts);
+    const { facts, memo } = await this.#related(q, profile.relationship, profile.consent !== 'not-applied');
     // The visible set depends on the facts and on purpose, interaction and type: memoized with the facts.
     const memoKey = `visible|${this.actor.purposeOfUse}|${interaction}|${type}`;
     let visible = memo.get(memoKey) as string[] | undefined;
@@ -162,12 +176,12 @@ export class DisclosureGuard {
       return resources;
     }
     if (resources.length === 0) return resources;
-    const patients = new Set(resources.flatMap((resource) => patientsOf(this.#registry, resource)));
-    const facts = await this.#facts(q, this.#profile(interaction, resources[0].resourceType), [...patients]);
-    return resources.filter((resource) => {
-      const decision = this.#decide(interaction, resource.resourceType, resource, facts);
+    const patients = resources.map((resource) => patientsOf(this.#registry, resource));
+    const facts = await this.#facts(q, this.#profile(interaction, resources[0].resourceType), [...new Set(patients.flat())]);
+    return resources.filter((resource, i) => {
+      const decision = this.#decide(interaction, resource.resourceType, resource, facts, undefined, patients[i]);
       this.trail.decided(decision);
-      if (decision.permit) this.trail.disclosed(referenceOf(resource), patientsOf(this.#registry, resource));
+      if (decision.permit) this.trail.disclosed(referenceOf(resource), patients[i]);
       return decision.permit;
     });
   }
@@ -207,7 +221,7 @@ export class DisclosureGuard {
     const interaction: Interaction = before ? 'update' : 'create';
     const patients = patientsOf(this.#registry, after);
     const facts = await this.#facts(q, this.#profile(interaction, type), patients);
-    const decision = this.#decide(interaction, type, after, facts);
+    const decision = this.#decide(interaction, type, after, facts, undefined, patients);
     this.trail.decided(decision);
     if (!decision.permit) {
       throw forbidden(decision.dataDependent ? `You may not write ${type} data about this patient` : `Access denied: ${decision.detail}`);

@@ -68,6 +68,17 @@ const deny = (reason: ReasonCode, detail: string, dataDependent: boolean, profil
   permit: false, reason, detail, dataDependent, profile, consents: [], scopes: [],
 });
 
+/** Parsed once per token: verified tokens map to one Actor object (TokenService caches them). */
+const parsedScopes = new WeakMap<readonly string[], SmartScope[]>();
+function grantedScopes(actor: Actor): SmartScope[] {
+  let scopes = parsedScopes.get(actor.scopes);
+  if (!scopes) {
+    scopes = actor.scopes.map(parseScope).filter((scope): scope is SmartScope => scope !== undefined);
+    parsedScopes.set(actor.scopes, scopes);
+  }
+  return scopes;
+}
+
 export const isUnrestricted = (actor: Actor) => actor.role === 'hub-admin' || actor.role === 'system';
 
 export function decide(profiles: DisclosureProfiles, request: DecisionRequest): Decision {
@@ -94,7 +105,7 @@ export function decide(profiles: DisclosureProfiles, request: DecisionRequest): 
     return deny('INTERACTION', `disclosure profile ${profile.id} does not allow ${interaction}${resourceType ? ` on ${resourceType}` : ''}`, false, profile);
   }
   const permission = SMART_PERMISSION[interaction];
-  const granted = actor.scopes.map(parseScope).filter((scope): scope is SmartScope => scope !== undefined);
+  const granted = grantedScopes(actor);
   const scopes = permission ? scopesFor(granted, type, permission) : [];
   if (permission && scopes.length === 0) {
     return deny('SCOPE', `the access token's scopes do not allow ${interaction} on ${type} (needs system/${type}.${permission})`, false, profile);
