@@ -7,7 +7,9 @@ import { FhirEngine } from './fhir/engine.ts';
 import { loadStoredSearchParameters } from './fhir/search/stored-search-parameters.ts';
 import { SearchParameterRegistry } from './fhir/search/search-parameter-registry.ts';
 import { OperationRegistry } from './fhir/operations/operation-registry.ts';
+import { sdohFindingsOperations } from './fhir/operations/sdoh-findings-operations.ts';
 import { terminologyOperations } from './fhir/operations/terminology-operations.ts';
+import { validateOperation } from './fhir/operations/validate-operation.ts';
 import { TerminologyService } from './terminology/terminology-service.ts';
 import { createApp } from './http/app.ts';
 import { DisclosureProfiles } from './policy/disclosure-profile.ts';
@@ -15,6 +17,7 @@ import { TokenService } from './policy/token-service.ts';
 import type { Database } from './store/database.ts';
 import { migrate } from './store/migrations.ts';
 import { openDatabase } from './store/open-database.ts';
+import { ProfileValidator } from './validation/profile-validator.ts';
 import { SchemaValidator } from './validation/schema-validator.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
@@ -48,10 +51,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
 
     const searchParameters = new SearchParameterRegistry();
     await loadStoredSearchParameters(db, searchParameters);
+    const terminology = TerminologyService.load();
+    const profileValidator = ProfileValidator.load(terminology);
     const operations = new OperationRegistry();
-    for (const operation of terminologyOperations(TerminologyService.load())) operations.register(operation);
+    for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
     const engine = new FhirEngine(db, {
       validator: new SchemaValidator(),
+      profileValidator,
       searchParameters,
       maxPageSize: config.maxPageSize,
       disclosureProfiles: DisclosureProfiles.load(),

@@ -56,7 +56,7 @@ export class FhirEngine {
 
   /** A scope outside any transaction: reads only, so nothing waits for a commit. */
   #scope(q: Scope['q'], ctx: RequestContext): Scope {
-    return { q, ctx, services: this.#options, guard: this.#guard(ctx, true), afterCommit: (effect) => void effect(this.#db) };
+    return { q, ctx, services: this.#options, guard: this.#guard(ctx, true), warnings: [], afterCommit: (effect) => void effect(this.#db) };
   }
 
   #guard(ctx: RequestContext, storeFacts: boolean): DisclosureGuard {
@@ -68,7 +68,7 @@ export class FhirEngine {
   async #transaction<T>(ctx: RequestContext, work: (scope: Scope) => Promise<T>): Promise<T> {
     const effects: ((db: Database) => Promise<void> | void)[] = [];
     const result = await this.#db.transaction((tx) =>
-      work({ q: tx, ctx, services: this.#options, guard: this.#guard(ctx, false), afterCommit: (effect) => effects.push(effect) }),
+      work({ q: tx, ctx, services: this.#options, guard: this.#guard(ctx, false), warnings: [], afterCommit: (effect) => effects.push(effect) }),
     );
     for (const effect of effects) await effect(this.#db);
     return result;

@@ -6,7 +6,8 @@ import { writeSearchIndex } from '../store/search-index.ts';
 import { extractIndexRows } from './search/index-rows.ts';
 import { loadStoredSearchParameters } from './search/stored-search-parameters.ts';
 import { checkReferenceSyntax } from '../validation/reference-syntax.ts';
-import { badRequest, conflict } from './errors.ts';
+import { badRequest, conflict, FhirError } from './errors.ts';
+import { isPartner } from '../policy/actor.ts';
 import type { Scope } from './scope.ts';
 import type { FhirResponse } from './types.ts';
 
@@ -19,7 +20,22 @@ export function checkResource(scope: Scope, body: unknown, type: string): Resour
   }
   scope.services.validator.validate(body);
   checkReferenceSyntax(body as Resource);
+  checkProfiles(scope, body as Resource);
   return body as Resource;
+}
+
+/**
+ * The profiles the resource claims in meta.profile and, for partner writes of Task, ServiceRequest,
+ * Consent and Procedure, their SDOHCC profile: errors are a 422 with one issue per problem; warnings
+ * and information (extensible bindings, value sets not shipped, must-support gaps) go out with the
+ * successful response.
+ */
+function checkProfiles(scope: Scope, resource: Resource): void {
+  const issues = scope.services.profileValidator.validate(resource, { enforceDefault: isPartner(scope.ctx.actor) });
+  if (issues.length === 0) return;
+  const asInput = issues.map((issue) => ({ severity: issue.severity, code: issue.code, diagnostics: issue.diagnostics, expression: issue.expression }));
+  if (issues.some((issue) => issue.severity === 'error')) throw new FhirError(422, asInput);
+  scope.warnings.push(...asInput);
 }
 
 /** The current version, locked for the rest of the transaction. */

@@ -1,7 +1,7 @@
 // Maps a FhirRequest (from HTTP or from a bundle entry) to its interaction, after the policy check.
 import type { Interaction } from '../policy/interaction.ts';
 import { readCurrent } from '../store/resource-store.ts';
-import { badRequest, FhirError, notFound } from './errors.ts';
+import { badRequest, FhirError, notFound, operationOutcome } from './errors.ts';
 import { create } from './interactions/create.ts';
 import { conditionalDelete, deleteResource } from './interactions/delete.ts';
 import { history } from './interactions/history.ts';
@@ -111,9 +111,20 @@ export async function dispatch(scope: Scope, request: FhirRequest, route: Route)
   checkMethod(route, request.method);
   const type = 'type' in route ? route.type : undefined;
   scope.guard.gate(interactionOf(route, request), type, route.kind === 'operation' ? route.name : undefined);
-  const response = await run(scope, request, route);
-  // Single resources leave trimmed to the profile; bundles trim their entries themselves.
-  if (response.resource) response.resource = scope.guard.redact(response.resource);
+  return withWarnings(scope, async () => {
+    const response = await run(scope, request, route);
+    // Single resources leave trimmed to the profile; bundles trim their entries themselves.
+    if (response.resource) response.resource = scope.guard.redact(response.resource);
+    return response;
+  });
+}
+
+/** Runs one interaction and puts the validation warnings it raised into its response's OperationOutcome. */
+export async function withWarnings(scope: Scope, interaction: () => Promise<FhirResponse>): Promise<FhirResponse> {
+  const start = scope.warnings.length;
+  const response = await interaction();
+  const warnings = scope.warnings.splice(start);
+  if (warnings.length && !response.outcome) response.outcome = operationOutcome(warnings);
   return response;
 }
 

@@ -2,14 +2,17 @@
 // request context, and the engine's shared services.
 import type { Queryable } from '../store/database.ts';
 import type { DisclosureProfiles } from '../policy/disclosure-profile.ts';
+import type { ProfileValidator } from '../validation/profile-validator.ts';
 import type { SchemaValidator } from '../validation/schema-validator.ts';
 import type { DisclosureGuard } from './disclosure-guard.ts';
 import type { OperationRegistry } from './operations/operation-registry.ts';
 import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
+import type { IssueInput } from './errors.ts';
 import type { RequestContext } from './types.ts';
 
 export interface EngineServices {
   validator: SchemaValidator;
+  profileValidator: ProfileValidator;
   searchParameters: SearchParameterRegistry;
   maxPageSize: number;
   disclosureProfiles: DisclosureProfiles;
@@ -22,6 +25,8 @@ export interface Scope {
   services: EngineServices;
   /** The policy enforcement points for this request's actor. */
   guard: DisclosureGuard;
+  /** Validation warnings of the interaction running (returned with its response's OperationOutcome). */
+  warnings: IssueInput[];
   /**
    * Runs `effect` once the surrounding database transaction has committed (never after a rollback),
    * before the response goes out. It gets the database, since the transaction is over by then.

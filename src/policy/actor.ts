@@ -26,3 +26,8 @@ export const anonymousActor = (hubOrganization: string): Actor => ({
 export function isRole(value: string): value is Role {
   return (ROLES as readonly string[]).includes(value);
 }
+
+/** A client outside the hub (CBO, EHR, plan, HIE): its writes are held to the IG's profiles. */
+export function isPartner(actor: Actor): boolean {
+  return actor.role !== 'hub-admin' && actor.role !== 'hub-staff' && actor.role !== 'system' && actor.role !== 'anonymous';
+}

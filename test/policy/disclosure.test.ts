@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '../../src/policy/client-registry.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
-import { consent, ETH, loadFixture, observation, permitFor, SOCIAL, task } from './fixture.ts';
+import { consent, ETH, loadFixture, mealDelivery, observation, permitFor, SOCIAL, task } from './fixture.ts';
 
 let server: TestServer;
 const tokens: Record<string, string> = {};
@@ -326,14 +326,14 @@ describe('writes', () => {
   });
 
   it('conditional create does not match resources the CBO cannot see', async () => {
-    const body = { resourceType: 'Procedure', status: 'completed', subject: { reference: 'Patient/p1' }, identifier: [{ system: 'urn:cbo', value: 'dup-1' }], code: { text: 'meal delivery' } };
+    const body = { ...mealDelivery('p1'), identifier: [{ system: 'urn:cbo', value: 'dup-1' }] };
     const res = await server.request('POST', '/fhir/Procedure', { ...as('cboA'), body, headers: { 'if-none-exist': 'identifier=urn:cbo|dup-1' } });
     expect(res.status).toBe(201); // p2's Procedure with that identifier is not a match for cbo-a
     expect(res.body.subject).toEqual({ reference: 'Patient/p1' });
   });
 
   it('conditional criteria cannot carry probes', async () => {
-    const body = { resourceType: 'Procedure', status: 'completed', subject: { reference: 'Patient/p1' }, code: { text: 'x' } };
+    const body = mealDelivery('p1');
     const res = await server.request('POST', '/fhir/Procedure', { ...as('cboA'), body, headers: { 'if-none-exist': 'patient.name=Family-p2' } });
     expect(res.status).toBe(400);
     expect(res.body.issue[0].code).toBe('not-supported');

@@ -50,6 +50,13 @@ export const task = (id: string, subject: string, owner: string, requester: stri
   authoredOn: '2026-03-01T10:00:00Z', requester: { reference: requester }, owner: { reference: owner }, ...extra,
 });
 
+/** A delivered service as a CBO records it (SDOHCC Procedure: category and code from SNOMED CT). */
+export const mealDelivery = (subject: string) => ({
+  resourceType: 'Procedure', status: 'completed', subject: { reference: `Patient/${subject}` }, performedDateTime: '2026-03-05',
+  category: { coding: [{ system: 'http://snomed.info/sct', code: '410606002' }, { system: 'http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes', code: 'food-insecurity' }] },
+  code: { coding: [{ system: 'http://snomed.info/sct', code: '467771000124109' }] },
+});
+
 const serviceRequest = (subject: string) => ({
   resourceType: 'ServiceRequest', id: `sr-${subject}`, status: 'active', intent: 'order', subject: { reference: `Patient/${subject}` },
   code: { coding: [{ system: 'http://snomed.info/sct', code: '467771000124109' }] }, requester: { reference: 'Organization/ehr' },

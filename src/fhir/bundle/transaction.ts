@@ -9,7 +9,7 @@ import { findMatches, lockCriteria } from '../conditional.ts';
 import { badRequest, FhirError, preconditionFailed } from '../errors.ts';
 import { create } from '../interactions/create.ts';
 import { newId, requireResourceType } from '../resource-identity.ts';
-import { dispatch, parseRoute } from '../router.ts';
+import { dispatch, parseRoute, withWarnings } from '../router.ts';
 import type { Scope } from '../scope.ts';
 import type { FhirResponse } from '../types.ts';
 import { references } from '../../validation/reference-syntax.ts';
@@ -95,11 +95,13 @@ async function runEntry(scope: Scope, entry: PlannedEntry): Promise<FhirResponse
     const type = entry.path.split('/')[0];
     if (entry.path !== type) throw badRequest('POST entries must target a resource type', `Bundle.entry[${entry.index}].request.url`);
     scope.guard.gate('create', type);
-    const response = entry.existing
-      ? await create(scope, type, entry.resource, `_id=${entry.createId}`)
-      : await create(scope, type, entry.resource, undefined, entry.createId);
-    if (response.resource) response.resource = scope.guard.redact(response.resource);
-    return response;
+    return withWarnings(scope, async () => {
+      const response = entry.existing
+        ? await create(scope, type, entry.resource, `_id=${entry.createId}`)
+        : await create(scope, type, entry.resource, undefined, entry.createId);
+      if (response.resource) response.resource = scope.guard.redact(response.resource);
+      return response;
+    });
   }
   return dispatch(scope, entryRequest(entry), parseRoute(entry.path));
 }
