@@ -1,6 +1,7 @@
 // The CapabilityStatement, generated from what the router, search and auth actually implement.
 import type { CapabilityStatement, CapabilityStatementRestResource } from 'fhir/r4';
 import { fhirResourceTypes } from '../validation/fhir-schema.ts';
+import type { Operation } from './operations/operation.ts';
 import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
 
 const TYPE_INTERACTIONS = ['read', 'vread', 'update', 'patch', 'delete', 'history-instance', 'history-type', 'create', 'search-type'] as const;
@@ -55,8 +56,29 @@ function resources(registry: SearchParameterRegistry): CapabilityStatementRestRe
   return resource;
 }
 
-export function capabilityStatement(fhirBase: string, software: { name: string; version: string }, registry: SearchParameterRegistry): CapabilityStatement {
-  const resource = resources(registry);
+/** Each offered operation on the types it is defined for (or at the system level). */
+function withOperations(resource: CapabilityStatementRestResource[], operations: Operation[]): CapabilityStatementRestResource[] {
+  const forType = (type: string) =>
+    operations.filter((operation) => operation.types?.includes(type) || (!operation.types && operation.levels.some((level) => level !== 'system')));
+  return resource.map((entry) => {
+    const offered = forType(entry.type);
+    return offered.length ? { ...entry, operation: offered.map((operation) => ({ name: operation.name, definition: operationDefinition(operation.name) })) } : entry;
+  });
+}
+
+// Canonical OperationDefinitions: the R4 ones, else the SDC/IG or the hub's own.
+const operationDefinition = (name: string): string =>
+  ({
+    lookup: 'http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup',
+    expand: 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand',
+    'validate-code': 'http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code',
+    translate: 'http://hl7.org/fhir/OperationDefinition/ConceptMap-translate',
+    validate: 'http://hl7.org/fhir/OperationDefinition/Resource-validate',
+    extract: 'http://hl7.org/fhir/uv/sdc/OperationDefinition/QuestionnaireResponse-extract',
+  })[name] ?? `urn:cch:operation:${name}`;
+
+export function capabilityStatement(fhirBase: string, software: { name: string; version: string }, registry: SearchParameterRegistry, operations: Operation[] = []): CapabilityStatement {
+  const resource = withOperations(resources(registry), operations);
   const tokenUrl = fhirBase.replace(/\/fhir$/, '/auth/token');
   return {
     resourceType: 'CapabilityStatement',
@@ -74,7 +96,7 @@ export function capabilityStatement(fhirBase: string, software: { name: string; 
         security: {
           cors: false,
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'OAuth' }] }],
-          description: 'OAuth 2.0 client credentials (client_secret_basic); bearer JWT on every request but /metadata.',
+          description: 'OAuth 2.0 client credentials (SMART Backend Services private_key_jwt, or client_secret_basic); bearer JWT on every request but /metadata. What a client sees follows its disclosure profile, relationships and patient consents.',
           extension: [
             {
               url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',

@@ -38,7 +38,7 @@ export class FhirEngine {
     const route = parseRoute(request.path);
     checkMethod(route, request.method);
     if (route.kind === 'capabilities') {
-      return { status: 200, resource: capabilityStatement(ctx.fhirBase, this.#options.software, this.#options.searchParameters) };
+      return { status: 200, resource: capabilityStatement(ctx.fhirBase, this.#options.software, this.#options.searchParameters, this.#options.operations.all()) };
     }
     if (route.kind === 'bundle') return this.#bundle(request, ctx, includeResourceInBundles);
     return this.#run(request, route, ctx);

@@ -91,6 +91,16 @@ describe('ConceptMap/$translate', () => {
 });
 
 describe('operation routing', () => {
+  it('the capability statement lists the operations on their types', async () => {
+    const res = await server.request('GET', '/fhir/metadata', { token: null });
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const ops = (type: string) => res.body.rest[0].resource.find((r: any) => r.type === type).operation?.map((o: any) => o.name) ?? [];
+    expect(ops('CodeSystem')).toEqual(['lookup', 'validate']);
+    expect(ops('ConceptMap')).toEqual(['translate', 'validate']);
+    expect(ops('QuestionnaireResponse')).toEqual(['extract', 'validate']);
+    expect(ops('Observation')).toEqual(['sdoh-findings', 'validate']);
+  });
+
   it('an operation the server does not offer is a 404 saying where', async () => {
     const res = await server.request('GET', '/fhir/Patient/$everything');
     expect(res.status).toBe(404);
