@@ -114,11 +114,15 @@ export class DisclosureGuard {
         if (!(profile.allowChains && name.startsWith('_has'))) refuse(`Search parameter '${name}'`, key);
         continue;
       }
-      if (name.includes('.') && !profile.allowChains) refuse(`Chained parameter '${key}'`, key);
+      // The whole key: a typed chain (`subject:Patient.name`) hides its dot behind the modifier.
+      if (key.includes('.') && !profile.allowChains) refuse(`Chained parameter '${key}'`, key);
       if (CONTROL.has(name)) continue;
       if (!allowed(name.split('.')[0])) refuse(`Search parameter '${name}'`, key);
     }
-    if (!profile.allowTotal && (query.has('_total') || parsed.summary === 'count')) refuse('A total count (_total, _summary=count)', query.has('_total') ? '_total' : '_summary');
+    // A count runs in SQL before the per-resource decisions, so it could count rows those withhold.
+    if (!profile.allowTotal && (query.has('_total') || parsed.summary === 'count' || parsed.count === 0)) {
+      refuse('A total count (_total, _summary=count, _count=0)', query.has('_total') ? '_total' : parsed.summary === 'count' ? '_summary' : '_count');
+    }
     for (const key of query.getAll('_sort').flatMap((value) => value.split(','))) {
       const code = key.trim().replace(/^-/, '');
       if (code && code !== '_lastUpdated' && !allowed(code)) refuse(`Sorting by '${code}'`, '_sort');

@@ -204,9 +204,16 @@ describe('searches: narrowed in SQL, so totals and pages reveal nothing', () => 
     expect(res.body).toEqual(refused("Search parameter '_has' is not allowed for disclosure profile cbo-coc", '_has:Observation:subject:code'));
   });
 
-  it('_total and _summary=count are refused for partners', async () => {
-    expect((await get('cboA', '/fhir/Task?_total=accurate')).body).toEqual(refused('A total count (_total, _summary=count) is not allowed for disclosure profile cbo-coc', '_total'));
-    expect((await get('cboA', '/fhir/Task?_summary=count')).body).toEqual(refused('A total count (_total, _summary=count) is not allowed for disclosure profile cbo-coc', '_summary'));
+  it('_total, _summary=count and _count=0 are refused for partners', async () => {
+    const message = 'A total count (_total, _summary=count, _count=0) is not allowed for disclosure profile cbo-coc';
+    expect((await get('cboA', '/fhir/Task?_total=accurate')).body).toEqual(refused(message, '_total'));
+    expect((await get('cboA', '/fhir/Task?_summary=count')).body).toEqual(refused(message, '_summary'));
+    expect((await get('cboA', '/fhir/Observation?patient=p1&_count=0')).body).toEqual(refused(message, '_count'));
+  });
+
+  it('a typed chain cannot slip past behind its modifier', async () => {
+    const res = await get('cboA', '/fhir/Observation?subject:Patient.name=Family-p2');
+    expect(res.body).toEqual(refused("Chained parameter 'subject:Patient.name' is not allowed for disclosure profile cbo-coc", 'subject:Patient.name'));
   });
 
   it('a search parameter on a hidden element is refused', async () => {
