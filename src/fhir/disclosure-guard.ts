@@ -8,8 +8,8 @@
 //   narrowing   search filters that keep hidden patients' rows out of SQL, so paging and counts cannot see them
 //   filter      each resource decided on its own (reads, search rows, includes, history versions)
 //   redact      the profile's element allow-list (SUBSETTED when trimmed)
-//   checkWrite  relationship, Task rules, patient and label immutability for writes
-import type { Resource } from 'fhir/r4';
+//   checkWrite  relationship, referral Task rules and transitions, patient and label immutability for writes
+import type { Resource, Task } from 'fhir/r4';
 import type { Actor } from '../policy/actor.ts';
 import type { AuditTrail } from '../policy/audit-trail.ts';
 import { decide, isUnrestricted, type Decision } from '../policy/decide.ts';
@@ -18,11 +18,11 @@ import type { Interaction } from '../policy/interaction.ts';
 import type { CachedFacts, PolicyFactsCache } from '../policy/policy-facts-cache.ts';
 import { loadPolicyFacts, type PolicyFacts } from '../policy/policy-facts.ts';
 import { redact } from '../policy/redact.ts';
-import { forbiddenTaskChange } from '../policy/task-write-rules.ts';
 import type { Queryable } from '../store/database.ts';
 import { Params, idsSql } from '../store/search-sql.ts';
 import { badRequest, FhirError, forbidden, notFound } from './errors.ts';
 import { isPatientLinked, patientParams, patientsOf } from './patient-links.ts';
+import { checkReferralTaskWrite } from './referral-task-rules.ts';
 import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
 import type { Filter, SearchRequest } from './search/search-request.ts';
 
@@ -230,6 +230,7 @@ export class DisclosureGuard {
     if (!decision.permit) {
       throw forbidden(decision.dataDependent ? `You may not write ${type} data about this patient` : `Access denied: ${decision.detail}`);
     }
+    if (type === 'Task') await checkReferralTaskWrite(q, this.actor.organization, before as Task | undefined, after as Task);
     if (!before) return;
     const previous = patientsOf(this.#registry, before);
     if (previous.length !== patients.length || previous.some((patient) => !patients.includes(patient))) {
@@ -239,12 +240,6 @@ export class DisclosureGuard {
     for (const label of before.meta?.security ?? []) {
       if (!kept.some((other) => other.system === label.system && other.code === label.code)) {
         throw new FhirError(403, { code: 'forbidden', diagnostics: 'Security labels may not be removed or lowered', expression: `${type}.meta.security` });
-      }
-    }
-    if (type === 'Task') {
-      const element = forbiddenTaskChange(before as never, after as never, this.actor.organization);
-      if (element) {
-        throw new FhirError(403, { code: 'forbidden', diagnostics: `${this.actor.organization} may not change ${element} of this Task (IG Task rules: only the requester may change it)`, expression: element });
       }
     }
   }

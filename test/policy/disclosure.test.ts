@@ -299,7 +299,9 @@ describe('writes', () => {
     const moved = await server.request('PUT', '/fhir/Task/t-a-p1', { ...as('cboA'), body: { ...current, focus: { reference: 'ServiceRequest/sr-p2' } } });
     expect(moved.status).toBe(403);
     expect(moved.body).toEqual(forbiddenBody('Organization/cbo-a may not change Task.focus of this Task (IG Task rules: only the requester may change it)', 'Task.focus'));
-    const done = await server.request('PUT', '/fhir/Task/t-a-p1', { ...as('cboA'), body: { ...current, status: 'completed', note: [{ text: 'delivered' }] } });
+    const procedure = await server.request('POST', '/fhir/Procedure', { ...as('cboA'), body: mealDelivery('p1') });
+    const output = [{ type: { text: 'service delivered' }, valueReference: { reference: `Procedure/${procedure.body.id}` } }];
+    const done = await server.request('PUT', '/fhir/Task/t-a-p1', { ...as('cboA'), body: { ...current, status: 'completed', output, note: [{ text: 'delivered' }] } });
     expect(done.status).toBe(200);
     expect((await get('admin', '/fhir/Task/t-a-p1')).body.status).toBe('completed');
   });

@@ -14,7 +14,7 @@ const SR_PROFILE = 'http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition
 /** A referral Task from the EHR to the hub, as the IG's TaskForReferralManagement wants it. */
 const referralTask = (overrides: object = {}) => {
   const { id: _id, meta: _meta, ...task } = fixture('Task-referral-management.json');
-  return { ...task, for: { reference: 'Patient/pw-1' }, requester: { reference: 'Organization/ehr' }, owner: { reference: 'Organization/hub' }, ...overrides };
+  return { ...task, status: 'requested', for: { reference: 'Patient/pw-1' }, requester: { reference: 'Organization/ehr' }, owner: { reference: 'Organization/hub' }, ...overrides };
 };
 
 beforeAll(async () => {
