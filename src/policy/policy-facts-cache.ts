@@ -17,6 +17,7 @@ import { loadPolicyFacts, type PolicyFacts } from './policy-facts.ts';
 const SOURCES: Partial<Record<RelationshipKind, string[]>> = {
   cbo: ['Consent', 'Task'],
   plan: ['Consent', 'Coverage'],
+  // (PractitionerRole changes are not tracked: a requester role re-assigned to another organization takes up to MAX_AGE_MS.)
   'referral-source': ['Consent', 'ServiceRequest', 'Task'],
   // hie relationships follow any resource the exchange created: not cached.
 };

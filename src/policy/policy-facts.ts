@@ -65,7 +65,11 @@ async function related(q: Queryable, kind: RelationshipKind, actor: Actor, patie
         `SELECT DISTINCT p.target_id AS patient
            FROM search_reference o
            JOIN search_reference p ON p.resource_type = o.resource_type AND p.id = o.id AND p.code IN ('subject', 'patient') AND p.target_type = 'Patient'
-          WHERE o.resource_type IN ('ServiceRequest', 'Task') AND o.code = 'requester' AND o.target_type = 'Organization' AND o.target_id = $1${among('p.target_id', params)}`,
+          WHERE o.resource_type IN ('ServiceRequest', 'Task') AND o.code = 'requester'
+            AND ((o.target_type = 'Organization' AND o.target_id = $1)
+              -- a requester given as a PractitionerRole (as the IG's examples do) of the organization
+              OR (o.target_type = 'PractitionerRole' AND o.target_id IN (SELECT r.id FROM search_reference r
+                   WHERE r.resource_type = 'PractitionerRole' AND r.code = 'organization' AND r.target_type = 'Organization' AND r.target_id = $1)))${among('p.target_id', params)}`,
         params as never,
       );
       return rows.map((row) => ({ patient: row.patient, relationship: 'active' }));

@@ -373,6 +373,19 @@ describe('writes', () => {
   });
 });
 
+describe('a referral source whose requester is a PractitionerRole', () => {
+  it('sees the patients its practitioners referred', async () => {
+    await server.request('PUT', '/fhir/PractitionerRole/ehr-nurse', { body: { resourceType: 'PractitionerRole', id: 'ehr-nurse', organization: { reference: 'Organization/ehr2' } } });
+    await server.request('PUT', '/fhir/Patient/pr-1', { body: { resourceType: 'Patient', id: 'pr-1', name: [{ family: 'ViaRole' }] } });
+    const ehr2 = await server.tokenFor('referral-source', 'Organization/ehr2', ['TREAT']);
+    expect((await server.request('GET', '/fhir/Patient/pr-1', { token: ehr2 })).status).toBe(404);
+    await server.request('PUT', '/fhir/ServiceRequest/sr-pr-1', {
+      body: { resourceType: 'ServiceRequest', id: 'sr-pr-1', status: 'active', intent: 'order', subject: { reference: 'Patient/pr-1' }, requester: { reference: 'PractitionerRole/ehr-nurse' } },
+    });
+    expect((await server.request('GET', '/fhir/Patient/pr-1', { token: ehr2 })).status).toBe(200);
+  });
+});
+
 describe('an HIE sees what it submitted and what a consent releases to it', () => {
   it('reads back the patient and data it sent, and nothing else', async () => {
     const hie = await server.tokenFor('hie', 'Organization/hie-1', ['TREAT']);
