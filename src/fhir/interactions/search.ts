@@ -77,7 +77,7 @@ function shape(scope: Scope, request: SearchRequest, resource: Resource): Resour
 export async function search(scope: Scope, request: FhirRequest, type: string): Promise<FhirResponse> {
   const parsed = parseSearchFor(scope, type, request.query, request.handling === 'strict');
   scope.guard.checkSearch(type, request.query, parsed);
-  parsed.filters.push(...(await scope.guard.narrowing(scope.q, type, 'search-type', (t, query) => parseSearchFor(scope, t, query, true))));
+  parsed.filters.push(...(await scope.guard.narrowing(scope.q, type, 'search-type', (t, query) => parseSearchFor(scope, t, query, true), parsed.filters)));
   const bundle: Bundle = { resourceType: 'Bundle', type: 'searchset' };
   // Counting a large match set costs more than the page itself, so the total is opt-in
   // (_total=accurate, or the planner's _total=estimate) unless the result fits on one page.
