@@ -8,7 +8,10 @@ export interface Config {
   /** PostgreSQL connection string; when unset the embedded PGlite database in `dataDir` is used. */
   databaseUrl: string | undefined;
   dataDir: string;
+  /** Redis for the queues; when unset, `npm start` runs a private redis-server with its data in `dataDir`. */
   redisUrl: string | undefined;
+  /** Prefix of every BullMQ key, so several deployments (or test servers) can share one Redis. */
+  queuePrefix: string;
   logLevel: string;
   hubOrganization: string;
   allowHttpEndpoints: boolean;
@@ -59,6 +62,13 @@ function url(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+// BullMQ separates key parts with ':', so the prefix must not contain one.
+function queuePrefix(env: NodeJS.ProcessEnv): string {
+  const raw = env.QUEUE_PREFIX || 'cch';
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) throw new ConfigError(`QUEUE_PREFIX must be 1-64 letters, digits, '-' or '_', got "${raw}"`);
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const hubOrganization = env.HUB_ORGANIZATION || 'Organization/hub';
   if (!/^Organization\/[A-Za-z0-9\-.]{1,64}$/.test(hubOrganization)) {
@@ -70,6 +80,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl: url(env, 'DATABASE_URL'),
     dataDir: path.resolve(env.DATA_DIR || './data'),
     redisUrl: url(env, 'REDIS_URL'),
+    queuePrefix: queuePrefix(env),
     logLevel: env.LOG_LEVEL || 'info',
     hubOrganization,
     allowHttpEndpoints: boolean(env, 'ALLOW_HTTP_ENDPOINTS', false),

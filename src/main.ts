@@ -1,5 +1,6 @@
 // Process entry: read config, start the server, stop gracefully on SIGTERM/SIGINT.
 import { ConfigError, loadConfig } from './config.ts';
+import { RedisUnavailableError } from './queue/redis-unavailable-error.ts';
 import { DataDirInUseError } from './store/pglite-database.ts';
 import { startServer } from './server.ts';
 
@@ -19,7 +20,7 @@ try {
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
 } catch (error) {
-  if (error instanceof ConfigError || error instanceof DataDirInUseError) {
+  if (error instanceof ConfigError || error instanceof DataDirInUseError || error instanceof RedisUnavailableError) {
     console.error(`cch-fhir-server: ${error.message}`);
     process.exit(2);
   }

@@ -10,6 +10,8 @@ import type { FhirMethod, FhirRequest, FhirResponse, RequestContext } from '../f
 import { anonymousActor, type Actor } from '../policy/actor.ts';
 import { AuditTrail } from '../policy/audit-trail.ts';
 import type { TokenService } from '../policy/token-service.ts';
+import { ADMIN_QUEUES_PATH, adminQueuesRouter } from '../queue/admin-router.ts';
+import type { QueueService } from '../queue/queue-service.ts';
 import type { Database } from '../store/database.ts';
 import { authRoutes } from './auth-routes.ts';
 import { authenticate } from './authenticate.ts';
@@ -23,6 +25,8 @@ export interface AppDeps {
   engine: FhirEngine;
   tokens: TokenService;
   logger: Logger;
+  /** When the queues run: /readyz checks Redis and hub-admin gets the dashboard at /admin/queues. */
+  queues?: QueueService;
 }
 
 /** What an error is, without its message (database errors can quote row values, i.e. PHI). */
@@ -30,7 +34,7 @@ const errorKind = (error: unknown) => ({ type: (error as Error)?.name, code: (er
 
 const REQUEST_ID = /^[A-Za-z0-9\-_.]{1,64}$/;
 
-export function createApp({ config, db, engine, tokens, logger }: AppDeps): Express {
+export function createApp({ config, db, engine, tokens, logger, queues }: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
   app.set('etag', false); // ETags are resource versions, set by the FHIR layer
@@ -62,10 +66,17 @@ export function createApp({ config, db, engine, tokens, logger }: AppDeps): Expr
   app.get('/readyz', async (_req, res) => {
     try {
       await db.ping();
-      res.json({ status: 'ready' });
     } catch {
       res.status(503).json({ status: 'database unreachable' });
+      return;
     }
+    try {
+      await queues?.ping();
+    } catch {
+      res.status(503).json({ status: 'redis unreachable' });
+      return;
+    }
+    res.json({ status: 'ready' });
   });
 
   app.use(authRoutes(db, tokens, publicBase));
@@ -111,6 +122,8 @@ export function createApp({ config, db, engine, tokens, logger }: AppDeps): Expr
     await handle(req, res, res.locals.actor as Actor, true);
   });
   app.use('/fhir', fhir);
+
+  if (queues) app.use(ADMIN_QUEUES_PATH, authenticate(tokens), adminQueuesRouter(queues.queues));
 
   app.use(authenticate(tokens));
   app.use((req, _res, next) => next(new FhirError(404, { code: 'not-found', diagnostics: `No endpoint at ${req.path}` })));

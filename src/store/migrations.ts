@@ -180,6 +180,42 @@ const migrations: { id: string; sql: string }[] = [
       INSERT INTO policy_epoch (kind) VALUES ('Consent'), ('Coverage'), ('ServiceRequest'), ('Task');
     `,
   },
+  {
+    id: '008-outbox',
+    sql: `
+      -- Transactional outbox (src/queue/outbox.ts): a message is written in the same transaction as
+      -- the change that causes it, so a rolled-back change sends nothing; the dispatcher moves each
+      -- row to its BullMQ queue once and stamps dispatched_at. attempts counts dispatch tries.
+      -- dedupe_key lets a caller enqueue a message at most once (NULLs never conflict).
+      CREATE TABLE outbox (
+        id bigserial PRIMARY KEY,
+        queue text NOT NULL,
+        payload jsonb NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        dispatched_at timestamptz NULL,
+        attempts integer NOT NULL DEFAULT 0,
+        dedupe_key text NULL UNIQUE
+      );
+      CREATE INDEX outbox_pending ON outbox (id) WHERE dispatched_at IS NULL;
+
+      -- Outbox messages a queue module has processed (src/queue/processed-once.ts), recorded in the
+      -- transaction of the module's own database effects: a redelivered job finds its row and skips.
+      CREATE TABLE outbox_processed (
+        queue text NOT NULL,
+        outbox_id bigint NOT NULL,
+        processed_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (queue, outbox_id)
+      );
+    `,
+  },
+  {
+    id: '009-routing-cursor',
+    sql: `
+      -- Routing's round-robin position per SDOH need (src/referrals/routing-cursor.ts), shared by every
+      -- server process so the rotation continues wherever the next referral is routed.
+      CREATE TABLE routing_cursor (key text PRIMARY KEY, last_chosen text NOT NULL);
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */

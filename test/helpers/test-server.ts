@@ -1,10 +1,14 @@
 // Starts a real server (in-process, real HTTP on a free port) on a fresh database: a private
 // PostgreSQL schema when TEST_DB=postgres, else an in-memory PGlite. Issues a hub-admin token.
+// Queues are off unless asked for; then they use REDIS_URL (else 127.0.0.1:6379) under a random
+// QUEUE_PREFIX whose keys are deleted on close, so test servers never share queue state.
 import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
-import { startServer } from '../../src/server.ts';
+import type { QueueService } from '../../src/queue/queue-service.ts';
+import { startServer, type QueueStartOptions } from '../../src/server.ts';
 import type { Database } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrations.ts';
 import { openPglite } from '../../src/store/pglite-database.ts';
@@ -35,6 +39,8 @@ export interface TestServer {
   db: Database;
   token: string;
   config: Config;
+  /** Present when started with `queues`. */
+  queues: QueueService | undefined;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   request<T = any>(method: string, path: string, options?: RequestOptions): Promise<HttpResult<T>>;
   tokenFor(role: string, org?: string, purposes?: string[]): Promise<string>;
@@ -67,11 +73,34 @@ export async function openTestDatabase(): Promise<{ db: Database; drop: () => Pr
   };
 }
 
-export async function startTestServer(env: Record<string, string> = {}): Promise<TestServer> {
+export interface TestServerOptions {
+  /** Start the queues with these modules. */
+  queues?: QueueStartOptions;
+}
+
+/** Deletes every key under a test server's QUEUE_PREFIX. */
+async function deleteQueueKeys(redisUrl: string, prefix: string): Promise<void> {
+  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
+      if (keys.length) await redis.unlink(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {
   const { db, drop } = await openTestDatabase();
   await migrate(db);
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', ...env });
-  const server = await startServer(config, { db, logger: pino({ level: 'silent' }) });
+  const queueEnv: Record<string, string> = options.queues
+    ? { REDIS_URL: process.env.REDIS_URL || 'redis://127.0.0.1:6379', QUEUE_PREFIX: `t${randomBytes(6).toString('hex')}` }
+    : {};
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', ...queueEnv, ...env });
+  const server = await startServer(config, { db, logger: pino({ level: 'silent' }), queues: options.queues ?? false });
 
   const request = async <T>(method: string, path: string, options: RequestOptions = {}): Promise<HttpResult<T>> => {
     const headers: Record<string, string> = { ...options.headers };
@@ -101,10 +130,12 @@ export async function startTestServer(env: Record<string, string> = {}): Promise
     db,
     token: '',
     config,
+    queues: server.queues,
     request,
     tokenFor,
     async close() {
       await server.close();
+      if (server.queues && config.redisUrl) await deleteQueueKeys(config.redisUrl, config.queuePrefix);
       await db.close();
       await drop();
     },
