@@ -6,11 +6,14 @@ RUN npm ci --omit=dev --no-audit --no-fund
 
 FROM node:22-slim
 ENV NODE_ENV=production PORT=8080 DATA_DIR=/data
+# Without REDIS_URL the server runs a private redis-server for its queues (data in DATA_DIR/redis).
+RUN apt-get update && apt-get install -y --no-install-recommends redis-server && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json tsconfig.json ./
 COPY src ./src
 COPY profiles ./profiles
+COPY policy ./policy
 COPY terminology ./terminology
 COPY fixtures ./fixtures
 RUN mkdir -p /data && chown node:node /data

@@ -54,7 +54,7 @@ const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-crud-'));
 const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: dataDir });
 const db = await openDatabase(config);
 await migrate(db);
-const server = await startServer(config, { db, logger: pino({ level: 'silent' }) });
+const server = await startServer(config, { db, logger: pino({ level: 'silent' }), queues: false });
 try {
   const token = await clientToken(server.url, db, 'hub-admin');
   const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/fhir+json' };

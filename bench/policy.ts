@@ -287,7 +287,7 @@ let exitCode = 0;
 try {
   await migrate(db);
   const config = loadConfig({ ...process.env, PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: tmpDir, TOKEN_TTL_SECONDS: '86400', BASE_URL: '' });
-  const server = await startServer(config, { db, logger: pino({ level: 'silent' }) });
+  const server = await startServer(config, { db, logger: pino({ level: 'silent' }), queues: false });
   try {
     const where = DATABASE_URL ? `PostgreSQL ${DATABASE_URL.replace(/\/\/[^@]*@/, '//')} schema ${schema}` : 'PGlite (temporary DATA_DIR)';
     log(`bench:policy  patients=${PATIENTS}  requests=${REQUESTS}/caller (+${WARMUP} warm-up)  block=${BLOCK}  concurrency=${CONCURRENCY}  database=${where}  cpus=${os.cpus().length}  load average ${os.loadavg()[0].toFixed(1)}`);

@@ -603,7 +603,7 @@ async function main(): Promise<void> {
     }
 
     const config = loadConfig({ ...process.env, DATABASE_URL, PORT: '0', LOG_LEVEL: 'silent', TOKEN_TTL_SECONDS: '86400', BASE_URL: '' });
-    const server = await startServer(config, { db, logger: pino({ level: 'silent' }) });
+    const server = await startServer(config, { db, logger: pino({ level: 'silent' }), queues: false });
     try {
       const http = await hubAdmin(server, db);
       const checked = await sanityCheck(http, db, dataset);

@@ -14,6 +14,10 @@ import { TerminologyService } from './terminology/terminology-service.ts';
 import { createApp } from './http/app.ts';
 import { DisclosureProfiles } from './policy/disclosure-profile.ts';
 import { TokenService } from './policy/token-service.ts';
+import { QueueService } from './queue/queue-service.ts';
+import { referralQueue } from './referrals/referral-queue.ts';
+import type { QueueModule } from './queue/queue-module.ts';
+import { locateRedis } from './queue/redis-provider.ts';
 import type { Database } from './store/database.ts';
 import { migrate } from './store/migrations.ts';
 import { openDatabase } from './store/open-database.ts';
@@ -25,13 +29,23 @@ export interface RunningServer {
   /** http://host:port of the listening server. */
   url: string;
   db: Database;
+  /** The queues, unless started with `queues: false`; `queues.nudge()` dispatches the outbox now. */
+  queues: QueueService | undefined;
   close(): Promise<void>;
+}
+
+export interface QueueStartOptions {
+  /** The queue modules this process registers (one BullMQ queue and worker each). */
+  modules?: readonly QueueModule<unknown>[];
+  dispatchIntervalMs?: number;
 }
 
 export interface StartOptions {
   logger?: Logger;
   /** Use this database instead of opening one from config (tests share one per file). */
   db?: Database;
+  /** false: no queues and no Redis (tests that do not need them). Default: queues on, no modules. */
+  queues?: false | QueueStartOptions;
 }
 
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
@@ -41,6 +55,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     for (const close of closers.reverse()) await close().catch((error: unknown) => logger.error({ err: error }, 'close failed'));
   };
   try {
+    // Before anything opens: without a Redis to use or start, fail at once with what to do.
+    const redisSource = options.queues === false ? undefined : locateRedis(config);
     const db = options.db ?? (await openDatabase(config));
     if (!options.db) closers.push(() => db.close());
     const applied = await migrate(db);
@@ -55,6 +71,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const profileValidator = ProfileValidator.load(terminology);
     const operations = new OperationRegistry();
     for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
+    let queues: QueueService | undefined;
     const engine = new FhirEngine(db, {
       validator: new SchemaValidator(),
       profileValidator,
@@ -62,10 +79,30 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       maxPageSize: config.maxPageSize,
       disclosureProfiles: DisclosureProfiles.load(),
       operations,
+      hubOrganization: config.hubOrganization,
+      // The queues start after the engine; until then (or without them) there is nothing to nudge.
+      nudgeOutbox: () => queues?.nudge(),
+      fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`,
       software: { name: packageJson.name, version: packageJson.version },
       onUnexpected: (error) => logger.error({ err: { type: (error as Error)?.name, stack: (error as Error)?.stack } }, 'batch entry failed'),
     });
-    const app = createApp({ config, db, engine, tokens, logger });
+    if (redisSource) {
+      const redis = await redisSource.open(logger);
+      closers.push(() => redis.close());
+      const queueOptions = options.queues === false ? {} : (options.queues ?? {});
+      const service = QueueService.start({
+        db,
+        redis: redis.target,
+        prefix: config.queuePrefix,
+        // The referral workflow (intake, routing, propagation) is this server's own queue.
+        modules: [referralQueue(engine, config.hubOrganization), ...(queueOptions.modules ?? [])],
+        logger,
+        dispatchIntervalMs: queueOptions.dispatchIntervalMs,
+      });
+      closers.push(() => service.close());
+      queues = service;
+    }
+    const app = createApp({ config, db, engine, tokens, logger, queues });
 
     const server = http.createServer(app);
     server.keepAliveTimeout = 65_000; // longer than common load-balancer idle timeouts
@@ -82,7 +119,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     );
     const { port } = server.address() as AddressInfo;
     logger.info({ port, database: db.kind }, 'listening');
-    return { url: `http://127.0.0.1:${port}`, db, close: closeAll };
+    return { url: `http://127.0.0.1:${port}`, db, queues, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

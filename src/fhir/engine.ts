@@ -7,6 +7,8 @@ import { readBundle } from './bundle/bundle-entry.ts';
 import { processTransaction } from './bundle/transaction.ts';
 import { capabilityStatement } from './capability-statement.ts';
 import { refreshStoredSearchParameters } from './search/stored-search-parameters.ts';
+import { systemActor } from '../policy/actor.ts';
+import { AuditTrail } from '../policy/audit-trail.ts';
 import { PolicyFactsCache } from '../policy/policy-facts-cache.ts';
 import { DisclosureGuard } from './disclosure-guard.ts';
 import { persistVersion } from './persist.ts';
@@ -17,6 +19,8 @@ import type { FhirRequest, FhirResponse, RequestContext } from './types.ts';
 
 export interface EngineOptions extends EngineServices {
   software: { name: string; version: string };
+  /** The FHIR base URL for references and locations in internal work (BASE_URL, else the listening address). */
+  fhirBase: string;
   /** Called with errors that are not FhirErrors inside batch entries (they become 500 entries). */
   onUnexpected: (error: unknown) => void;
 }
@@ -52,6 +56,18 @@ export class FhirEngine {
     const event = ctx.audit.toAuditEvent(ctx.actor, { ...request, requestId: ctx.requestId });
     const system: RequestContext = { ...ctx, actor: { ...ctx.actor, role: 'system' } };
     await this.#transaction(system, (scope) => persistVersion(scope, 'AuditEvent', newId(), event, undefined));
+  }
+
+  /**
+   * Runs `work` as the system in one database transaction (queue jobs), then writes its AuditEvent
+   * named `operation`. Writes are validated like any other; the policy does not restrict the system.
+   */
+  async runAsSystem<T>(operation: string, hubOrganization: string, work: (scope: Scope) => Promise<T>): Promise<T> {
+    const ctx: RequestContext = { requestId: `job-${newId()}`, actor: systemActor(hubOrganization), fhirBase: this.#options.fhirBase, audit: new AuditTrail() };
+    ctx.audit.interaction(operation);
+    const result = await this.#transaction(ctx, work);
+    await this.recordAudit(ctx, { method: 'POST', path: operation, query: '', status: 200 });
+    return result;
   }
 
   /** A scope outside any transaction: reads only, so nothing waits for a commit. */

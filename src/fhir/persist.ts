@@ -1,7 +1,8 @@
 // The write path shared by create, update, patch and delete: check, stamp meta, append a version.
-import type { Resource } from 'fhir/r4';
+import type { Resource, Task } from 'fhir/r4';
 import { readCurrent, writeVersion, type StoredVersion } from '../store/resource-store.ts';
 import { bumpPolicyEpoch } from '../store/policy-epoch.ts';
+import { recordReferralEvent } from '../referrals/referral-events.ts';
 import { writeSearchIndex } from '../store/search-index.ts';
 import { extractIndexRows } from './search/index-rows.ts';
 import { loadStoredSearchParameters } from './search/stored-search-parameters.ts';
@@ -72,6 +73,11 @@ export async function persistVersion(
   }
   // Cached policy facts built on this type are stale once this commits.
   await bumpPolicyEpoch(scope.q, type);
+  // A referral moving along becomes an outbox message in this same transaction.
+  if (type === 'Task' && stored) {
+    const before = previous?.deleted ? undefined : (previous?.resource as Task | undefined);
+    if (await recordReferralEvent(scope.q, scope.services.hubOrganization, before, stored as Task, versionId)) scope.afterCommit(() => scope.services.nudgeOutbox());
+  }
   // The search index follows the current version, in the same transaction.
   const rows = stored ? extractIndexRows(scope.services.searchParameters, stored) : undefined;
   await writeSearchIndex(scope.q, type, [{ resourceType: type, id, rows, replace: previous !== undefined }]);

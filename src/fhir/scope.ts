@@ -17,6 +17,10 @@ export interface EngineServices {
   maxPageSize: number;
   disclosureProfiles: DisclosureProfiles;
   operations: OperationRegistry;
+  /** The hub's own Organization reference (HUB_ORGANIZATION). */
+  hubOrganization: string;
+  /** Tells the outbox dispatcher that a transaction committed messages (no-op without queues). */
+  nudgeOutbox: () => void;
 }
 
 export interface Scope {

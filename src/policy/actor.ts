@@ -14,6 +14,15 @@ export interface Actor {
   scopes: string[];
 }
 
+/** The server itself, for queue jobs and other internal work: unrestricted, and audited as such. */
+export const systemActor = (hubOrganization: string): Actor => ({
+  clientId: 'system',
+  role: 'system',
+  organization: hubOrganization,
+  purposeOfUse: 'HOPERAT',
+  scopes: [],
+});
+
 /** An unauthenticated caller, for the few public endpoints (the capability statement). */
 export const anonymousActor = (hubOrganization: string): Actor => ({
   clientId: 'anonymous',

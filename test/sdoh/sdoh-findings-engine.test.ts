@@ -66,6 +66,9 @@ beforeAll(async () => {
     maxPageSize: 1000,
     disclosureProfiles: DisclosureProfiles.load(),
     operations,
+    hubOrganization: 'Organization/hub',
+    nudgeOutbox: () => undefined,
+    fhirBase: 'http://hub.test/fhir',
     software: { name: 'sdoh-test', version: '0' },
     onUnexpected: () => undefined,
   });
