@@ -33,9 +33,25 @@ export function patientParams(type: string): string[] | undefined {
 
 export const isPatientLinked = (type: string) => patientParams(type) !== undefined;
 
+/**
+ * The element holding the subject reference of the SDOH types, read directly: this runs for every
+ * row a partner receives, and FHIRPath (with its resolve()) costs far more than a property read.
+ * Each is the element its SUBJECT_PARAMS parameter indexes, restricted to Patient references.
+ */
+const SUBJECT_ELEMENT: Record<string, string> = {
+  Task: 'for', ServiceRequest: 'subject', Observation: 'subject', Condition: 'subject', Procedure: 'subject', Goal: 'subject',
+  Consent: 'patient', Coverage: 'beneficiary', Claim: 'patient', Encounter: 'subject', QuestionnaireResponse: 'subject',
+};
+
 /** The ids of the patients `resource` is about. */
 export function patientsOf(registry: SearchParameterRegistry, resource: Resource): string[] {
   if (resource.resourceType === 'Patient') return resource.id ? [resource.id] : [];
+  const element = SUBJECT_ELEMENT[resource.resourceType];
+  if (element) {
+    const reference = (resource as unknown as Record<string, { reference?: unknown } | undefined>)[element]?.reference;
+    const match = typeof reference === 'string' ? PATIENT_REFERENCE.exec(reference) : null;
+    return match ? [match[1]] : [];
+  }
   const found = new Set<string>();
   for (const code of patientParams(resource.resourceType) ?? []) {
     for (const part of registry.get(resource.resourceType, code)?.parts ?? []) {
