@@ -11,6 +11,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { processAlive, takePidLock } from '../store/pid-lock-file.ts';
 import { RedisUnavailableError } from './redis-unavailable-error.ts';
 
 const WATCHDOG = `"$@" &
@@ -39,14 +40,7 @@ export function findExecutable(name: string, searchPath: string | undefined): st
   return undefined;
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+const alive = processAlive;
 
 /** True when `pid` is a redis-server process (Linux /proc); never guess elsewhere, so we never kill a stranger. */
 function isRedisServer(pid: number): boolean {
@@ -186,22 +180,10 @@ export class PrivateRedisServer {
  * must share a Redis through REDIS_URL instead. A lock left by a dead process is taken over.
  */
 function takeLock(dir: string): () => void {
-  const lockFile = path.join(dir, 'owner.pid');
-  for (;;) {
-    try {
-      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(fs.readFileSync(lockFile, 'utf8'));
-      if (holder && holder !== process.pid && alive(holder)) {
-        throw new RedisUnavailableError(
-          `The private Redis in ${dir} is in use by process ${holder}. Several server processes must share one Redis: set REDIS_URL.`,
-        );
-      }
-      fs.rmSync(lockFile, { force: true });
-    }
-  }
+  return takePidLock(
+    path.join(dir, 'owner.pid'),
+    (holder) => new RedisUnavailableError(`The private Redis in ${dir} is in use by process ${holder}. Several server processes must share one Redis: set REDIS_URL.`),
+  );
 }
 
 /** A Redis left by a process that died may still be shutting down (or orphaned): let it finish, then stop it. */

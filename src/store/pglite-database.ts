@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PGlite, types as pgliteTypes } from '@electric-sql/pglite';
 import type { Database, Queryable, SqlValue } from './database.ts';
+import { takePidLock } from './pid-lock-file.ts';
 
 const parsers = {
   [pgliteTypes.TIMESTAMPTZ]: (value: string) => value,
@@ -14,33 +15,15 @@ const parsers = {
 
 export class DataDirInUseError extends Error {}
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 function takeLock(dir: string): () => void {
-  const lockFile = path.join(dir, 'server.lock');
-  for (;;) {
-    try {
-      fs.writeFileSync(lockFile, String(process.pid), { flag: 'wx' });
-      return () => fs.rmSync(lockFile, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number(fs.readFileSync(lockFile, 'utf8'));
-      if (holder && holder !== process.pid && processAlive(holder)) {
-        throw new DataDirInUseError(
-          `DATA_DIR ${dir} is in use by process ${holder}. The embedded database serves one process at a time: ` +
-            'stop that process first, or set DATABASE_URL to use PostgreSQL.',
-        );
-      }
-      fs.rmSync(lockFile, { force: true }); // stale lock left by a crashed process
-    }
-  }
+  return takePidLock(
+    path.join(dir, 'server.lock'),
+    (holder) =>
+      new DataDirInUseError(
+        `DATA_DIR ${dir} is in use by process ${holder}. The embedded database serves one process at a time: ` +
+          'stop that process first, or set DATABASE_URL to use PostgreSQL.',
+      ),
+  );
 }
 
 /** Opens PGlite in `dataDir` (created if missing), or in memory when `dataDir` is undefined. */
