@@ -172,7 +172,10 @@ export class DisclosureGuard {
     if (type === 'Task' && profile.relationship === 'cbo') {
       // A CBO sees only the Tasks it owns: that narrows as exactly as the patients do, and for a large
       // caseload far more cheaply; Tasks of patients it may not see are then withheld row by row.
-      filters.push({ kind: 'index', code: 'owner', match: { table: 'search_reference', anyOf: [{ targetType: 'Organization', targetId: this.actor.organization.replace(/^Organization\//, '') }] } });
+      const organizationId = this.actor.organization.replace(/^Organization\//, '');
+      if (!asksOwner(given, organizationId)) {
+        filters.push({ kind: 'index', code: 'owner', match: { table: 'search_reference', anyOf: [{ targetType: 'Organization', targetId: organizationId }] } });
+      }
       if (visible.length > LONG_PATIENT_LIST) return filters;
     }
     filters.push(type === 'Patient' ? { kind: 'id', ids: visible } : { kind: 'compartment', codes, patients: visible });
@@ -272,6 +275,16 @@ function namedPatients(type: string, codes: string[], filters: Filter[]): Set<st
     if (ids.every((id): id is string => id !== undefined)) return new Set(ids);
   }
   return undefined;
+}
+
+/** Whether the search already asks for exactly this owner (then the ownership filter would repeat it). */
+function asksOwner(filters: Filter[], organizationId: string): boolean {
+  return filters.some(
+    (filter) =>
+      filter.kind === 'index' && !filter.negate && filter.code === 'owner' && filter.match.table === 'search_reference' &&
+      filter.match.anyOf.length === 1 && filter.match.anyOf[0].targetId === organizationId && (filter.match.anyOf[0].targetType ?? 'Organization') === 'Organization' &&
+      filter.match.anyOf[0].url === undefined && filter.match.anyOf[0].identifierValue === undefined,
+  );
 }
 
 const referenceOf = (resource: Resource) => `${resource.resourceType}/${resource.id}${resource.meta?.versionId ? `/_history/${resource.meta.versionId}` : ''}`;
