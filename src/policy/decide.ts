@@ -119,7 +119,10 @@ function decideData(profile: DisclosureProfile, request: DecisionRequest, target
   const { actor, interaction } = request;
   const facts = request.facts;
   const hidden = (reason: ReasonCode, detail: string) => deny(reason, detail, true, profile);
-  if (target.patientLinked && target.patients.length === 0 && profile.relationship !== 'all') {
+  // Inbound submissions by a data source need no prior relationship: sending the data creates it.
+  // (Nor a local patient: a referral may name its patient on the sender's server, and the hub fetches it.)
+  const inbound = interaction === 'create' && (profile.relationship === 'referral-source' || profile.relationship === 'hie');
+  if (target.patientLinked && target.patients.length === 0 && profile.relationship !== 'all' && !inbound) {
     return hidden('NO_SUBJECT', 'the data names no patient');
   }
   const resource = target.resource;
@@ -130,8 +133,6 @@ function decideData(profile: DisclosureProfile, request: DecisionRequest, target
   const date = resource ? clinicalDate(resource) : undefined;
   const consents: string[] = [];
   const labelsGranted: Coding[] = [];
-  // Inbound submissions by a data source need no prior relationship: sending the data creates it.
-  const inbound = interaction === 'create' && (profile.relationship === 'referral-source' || profile.relationship === 'hie');
   for (const patient of target.patients) {
     const known = facts?.patients.get(patient);
     if (profile.relationship !== 'all' && !inbound) {
