@@ -1,4 +1,5 @@
 // Typed configuration from the environment, validated once at start.
+import fs from 'node:fs';
 import path from 'node:path';
 
 export interface Config {
@@ -21,6 +22,46 @@ export interface Config {
   tokenTtlSeconds: number;
   /** Largest page size a search or history request may ask for. */
   maxPageSize: number;
+  /** Referral exchange with partner FHIR servers, CBO polling and SLA timers. */
+  referrals: ReferralConfig;
+}
+
+/** How the hub authenticates to a partner's FHIR server. */
+export type PartnerAuth =
+  | { type: 'none' }
+  | { type: 'bearer'; token: string }
+  | { type: 'client_credentials'; tokenUrl: string; clientId: string; clientSecret: string; scope?: string };
+
+export interface PartnerConfig {
+  /** The partner's FHIR base URL (no trailing slash); it covers every URL below it. */
+  baseUrl: string;
+  auth: PartnerAuth;
+}
+
+/** SLA of a referral at a CBO: business hours to accept before a reminder, then before re-routing; days without update before a flag. */
+export interface SlaRules {
+  acceptHours: number;
+  rerouteHours: number;
+  updateDays: number;
+}
+
+export interface ReferralConfig {
+  /** Partner FHIR servers the hub fetches from or pushes to, with their credentials (PARTNERS_FILE). */
+  partners: PartnerConfig[];
+  /** Timeout of one outbound HTTP request. */
+  partnerTimeoutMs: number;
+  /** Tries and first backoff of outbound fetches and pushes before they are dead-lettered. */
+  partnerAttempts: number;
+  partnerBackoffMs: number;
+  /** How often the hub polls a Task it pushed to a full CBO's server. */
+  cboPollSeconds: number;
+  sla: {
+    defaults: SlaRules;
+    /** Per program (an SDOHCC category code of the referral, e.g. food-insecurity): rules that replace the defaults. */
+    programs: Record<string, Partial<SlaRules>>;
+    /** IANA time zone of the business hours (Mon-Fri 9-17). */
+    timeZone: string;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -62,6 +103,139 @@ function url(env: NodeJS.ProcessEnv, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+/** A positive decimal number (e.g. 0.5 hours). */
+function decimal(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) throw new ConfigError(`${name} must be a number > 0, got "${raw}"`);
+  return value;
+}
+
+function httpUrl(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new ConfigError(`${what} must be a URL`);
+  let parsed: URL;
+  try {
+    parsed = new URL(value);
+  } catch {
+    throw new ConfigError(`${what} must be a URL, got "${value}"`);
+  }
+  if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new ConfigError(`${what} must be an http(s) URL`);
+  return value.replace(/\/+$/, '');
+}
+
+/** A secret given inline (`key`) or by the name of an environment variable (`keyEnv`). */
+function secret(entry: Record<string, unknown>, key: string, env: NodeJS.ProcessEnv, what: string): string {
+  const inline = entry[key];
+  const variable = entry[`${key}Env`];
+  const value = typeof variable === 'string' ? env[variable] : inline;
+  if (typeof value !== 'string' || value === '') {
+    throw new ConfigError(`${what}: ${key} (or ${key}Env naming a set environment variable) is required`);
+  }
+  return value;
+}
+
+/**
+ * PARTNERS_FILE: a JSON object from FHIR base URL to its auth, e.g.
+ * { "https://ehr.example.org/fhir": { "type": "client_credentials", "tokenUrl": "…", "clientId": "…", "clientSecretEnv": "EHR_SECRET" } }
+ */
+export function parsePartners(json: unknown, env: NodeJS.ProcessEnv = process.env, source = 'PARTNERS_FILE'): PartnerConfig[] {
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError(`${source} must hold a JSON object of FHIR base URL → auth`);
+  return Object.entries(json as Record<string, unknown>).map(([base, value]) => {
+    const baseUrl = httpUrl(base, `${source}: partner base URL`);
+    const what = `${source}: ${baseUrl}`;
+    const entry = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
+    switch (entry.type) {
+      case 'none':
+        return { baseUrl, auth: { type: 'none' } };
+      case 'bearer':
+        return { baseUrl, auth: { type: 'bearer', token: secret(entry, 'token', env, what) } };
+      case 'client_credentials': {
+        if (typeof entry.clientId !== 'string' || !entry.clientId) throw new ConfigError(`${what}: clientId is required`);
+        if (entry.scope !== undefined && typeof entry.scope !== 'string') throw new ConfigError(`${what}: scope must be a string`);
+        return {
+          baseUrl,
+          auth: {
+            type: 'client_credentials',
+            tokenUrl: httpUrl(entry.tokenUrl, `${what}: tokenUrl`),
+            clientId: entry.clientId,
+            clientSecret: secret(entry, 'clientSecret', env, what),
+            ...(entry.scope ? { scope: entry.scope } : {}),
+          },
+        };
+      }
+      default:
+        throw new ConfigError(`${what}: type must be none, bearer or client_credentials`);
+    }
+  });
+}
+
+function partners(env: NodeJS.ProcessEnv): PartnerConfig[] {
+  const file = env.PARTNERS_FILE;
+  if (!file) return [];
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`PARTNERS_FILE ${file} cannot be read as JSON: ${(error as Error).message}`);
+  }
+  return parsePartners(json, env);
+}
+
+const SLA_KEYS: readonly (keyof SlaRules)[] = ['acceptHours', 'rerouteHours', 'updateDays'];
+
+function slaPrograms(env: NodeJS.ProcessEnv): Record<string, Partial<SlaRules>> {
+  const raw = env.SLA_PROGRAMS;
+  if (!raw) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('SLA_PROGRAMS must be JSON, e.g. {"food-insecurity":{"acceptHours":4}}');
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError('SLA_PROGRAMS must be a JSON object of program code → rules');
+  const programs: Record<string, Partial<SlaRules>> = {};
+  for (const [program, rules] of Object.entries(json as Record<string, unknown>)) {
+    if (!rules || typeof rules !== 'object') throw new ConfigError(`SLA_PROGRAMS.${program} must be an object`);
+    const entry: Partial<SlaRules> = {};
+    for (const [key, value] of Object.entries(rules as Record<string, unknown>)) {
+      if (!SLA_KEYS.includes(key as keyof SlaRules)) throw new ConfigError(`SLA_PROGRAMS.${program}.${key} is unknown (${SLA_KEYS.join(', ')})`);
+      if (typeof value !== 'number' || !(value > 0)) throw new ConfigError(`SLA_PROGRAMS.${program}.${key} must be a number > 0`);
+      entry[key as keyof SlaRules] = value;
+    }
+    programs[program] = entry;
+  }
+  return programs;
+}
+
+function timeZone(env: NodeJS.ProcessEnv): string {
+  const zone = env.SLA_TIME_ZONE || 'America/New_York';
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+  } catch {
+    throw new ConfigError(`SLA_TIME_ZONE must be an IANA time zone such as America/Chicago, got "${zone}"`);
+  }
+  return zone;
+}
+
+function referrals(env: NodeJS.ProcessEnv): ReferralConfig {
+  const acceptHours = decimal(env, 'SLA_ACCEPT_HOURS', 8);
+  const rerouteHours = decimal(env, 'SLA_REROUTE_HOURS', acceptHours * 2);
+  if (rerouteHours < acceptHours) throw new ConfigError('SLA_REROUTE_HOURS must not be less than SLA_ACCEPT_HOURS');
+  return {
+    partners: partners(env),
+    partnerTimeoutMs: integer(env, 'PARTNER_TIMEOUT_MS', 10_000, 100),
+    partnerAttempts: integer(env, 'PARTNER_ATTEMPTS', 8, 1),
+    partnerBackoffMs: integer(env, 'PARTNER_BACKOFF_MS', 5_000, 1),
+    cboPollSeconds: decimal(env, 'CBO_POLL_SECONDS', 900),
+    sla: {
+      defaults: { acceptHours, rerouteHours, updateDays: decimal(env, 'SLA_UPDATE_DAYS', 7) },
+      programs: slaPrograms(env),
+      timeZone: timeZone(env),
+    },
+  };
+}
+
 // BullMQ separates key parts with ':', so the prefix must not contain one.
 function queuePrefix(env: NodeJS.ProcessEnv): string {
   const raw = env.QUEUE_PREFIX || 'cch';
@@ -87,5 +261,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxBodyBytes: byteSize(env, 'MAX_BODY_SIZE', 16 * 1024 * 1024),
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 300, 10),
     maxPageSize: integer(env, 'MAX_PAGE_SIZE', 1000, 1),
+    referrals: referrals(env),
   };
 }

@@ -10,12 +10,15 @@ import { OperationRegistry } from './fhir/operations/operation-registry.ts';
 import { sdohFindingsOperations } from './fhir/operations/sdoh-findings-operations.ts';
 import { terminologyOperations } from './fhir/operations/terminology-operations.ts';
 import { validateOperation } from './fhir/operations/validate-operation.ts';
+import { subscriptionStatusOperation } from './fhir/operations/subscription-status-operation.ts';
 import { TerminologyService } from './terminology/terminology-service.ts';
 import { createApp } from './http/app.ts';
 import { DisclosureProfiles } from './policy/disclosure-profile.ts';
 import { TokenService } from './policy/token-service.ts';
 import { QueueService } from './queue/queue-service.ts';
-import { referralQueue } from './referrals/referral-queue.ts';
+import { referralQueues } from './referrals/referral-queue.ts';
+import { honourNotBefore } from './referrals/delayed-queue.ts';
+import { subscriptionQueue } from './subscriptions/subscription-queue.ts';
 import type { QueueModule } from './queue/queue-module.ts';
 import { locateRedis } from './queue/redis-provider.ts';
 import type { Database } from './store/database.ts';
@@ -71,6 +74,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const profileValidator = ProfileValidator.load(terminology);
     const operations = new OperationRegistry();
     for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
+    operations.register(subscriptionStatusOperation({ allowHttpEndpoints: config.allowHttpEndpoints }));
     let queues: QueueService | undefined;
     const engine = new FhirEngine(db, {
       validator: new SchemaValidator(),
@@ -95,10 +99,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [referralQueue(engine, config.hubOrganization), ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
+      honourNotBefore(service.queues); // SLA timers and CBO polls are delayed jobs (before the first dispatch)
       closers.push(() => service.close());
       queues = service;
     }

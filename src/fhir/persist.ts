@@ -3,6 +3,7 @@ import type { Resource, Task } from 'fhir/r4';
 import { readCurrent, writeVersion, type StoredVersion } from '../store/resource-store.ts';
 import { bumpPolicyEpoch } from '../store/policy-epoch.ts';
 import { recordReferralEvent } from '../referrals/referral-events.ts';
+import { recordSubscriptionEvents } from '../subscriptions/subscription-events.ts';
 import { writeSearchIndex } from '../store/search-index.ts';
 import { extractIndexRows } from './search/index-rows.ts';
 import { loadStoredSearchParameters } from './search/stored-search-parameters.ts';
@@ -78,6 +79,7 @@ export async function persistVersion(
     const before = previous?.deleted ? undefined : (previous?.resource as Task | undefined);
     if (await recordReferralEvent(scope.q, scope.services.hubOrganization, before, stored as Task, versionId)) scope.afterCommit(() => scope.services.nudgeOutbox());
   }
+  await recordSubscriptionEvents(scope, type, previous, stored, versionId);
   // The search index follows the current version, in the same transaction.
   const rows = stored ? extractIndexRows(scope.services.searchParameters, stored) : undefined;
   await writeSearchIndex(scope.q, type, [{ resourceType: type, id, rows, replace: previous !== undefined }]);

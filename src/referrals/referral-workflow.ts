@@ -3,13 +3,19 @@
 // (`basedOn` / `partOf` the source's), and what the CBO does flows back to the source Task.
 //
 // Each step runs as the system in one database transaction (a queue job, src/referrals/referral-queue.ts)
-// and is idempotent: running it again finds the work done and does nothing.
+// and is idempotent: running it again finds the work done and does nothing. Each step first locks the
+// source Task (FOR UPDATE), so steps of one referral run one after the other even when jobs of several
+// queues (referrals, referral-fetch, sla-timers) or several workers run at once.
 //   routeReferral       source Task requested → hub SR + Task to the chosen CBO; source accepted.
 //                       None eligible → source rejected (or failed, when it had been accepted) with the reason.
 //   onHubTaskChanged    CBO accepted/started → source in-progress; rejected → route to the next CBO;
 //                       completed → its outputs (Procedures) into the source's output, source completed;
 //                       failed → source failed.
 //   onSourceChanged     source cancelled (or entered in error) → the hub's open Tasks cancelled.
+//
+// With the queues of referral-queue.ts (referralQueues), routing also: fetches a focus that is an
+// absolute URL on the source's server first (remote-referral.ts); pushes the hub's Task to a full CBO's
+// FHIR server and polls it there (cbo-push.ts); starts the SLA timers of the hub's Task (sla-timers.ts).
 import type { Consent, Patient, Reference, ServiceRequest, Task, TaskOutput } from 'fhir/r4';
 import { evaluateConsents } from '../policy/consent-evaluation.ts';
 import { readCurrent } from '../store/resource-store.ts';
@@ -20,6 +26,9 @@ import type { Scope } from '../fhir/scope.ts';
 import { loadDirectory, openLoad, type CboListing } from './cbo-directory.ts';
 import { route, routingRequestFor } from './routing.ts';
 import { loadCursor, saveCursor } from './routing-cursor.ts';
+import { remoteTaskUrl, requestCboPush } from './cbo-push.ts';
+import { copyIdFor, isAbsoluteUrl, requestRemoteFetch } from './remote-referral.ts';
+import { resolveSlaFlags, scheduleAcceptTimers, scheduleUpdateCheck, toReferralClock, type SlaSettings } from './sla-timers.ts';
 
 const TASK_PROFILE = 'http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForReferralManagement';
 const SR_PROFILE = 'http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-ServiceRequest';
@@ -30,16 +39,21 @@ const CBO_PURPOSE = 'COC';
 export interface ReferralStep {
   scope: Scope;
   hubOrganization: string;
+  /** SLA rules of the timers; without them no timers are started. */
+  sla?: SlaSettings;
 }
+
+/** Outbox messages written by a step go out as soon as it commits. */
+const nudgeAfterCommit = (step: ReferralStep) => step.scope.afterCommit(() => step.scope.services.nudgeOutbox());
 
 const relativeId = (reference: string | undefined, type: string): string | undefined => {
   const match = reference ? new RegExp(`^${type}/([A-Za-z0-9\\-.]{1,64})$`).exec(reference) : null;
   return match?.[1];
 };
 
-async function current<T>(q: Queryable, type: string, id: string | undefined): Promise<T | undefined> {
+async function current<T>(q: Queryable, type: string, id: string | undefined, lock = false): Promise<T | undefined> {
   if (!id) return undefined;
-  const stored = await readCurrent(q, type, id);
+  const stored = await readCurrent(q, type, id, lock);
   return stored && !stored.deleted ? (stored.resource as T) : undefined;
 }
 
@@ -75,14 +89,30 @@ async function consentedCbos(q: Queryable, patientId: string, directory: CboList
 
 export async function routeReferral(step: ReferralStep, sourceId: string): Promise<void> {
   const q = step.scope.q;
-  const source = await current<Task>(q, 'Task', sourceId);
+  const source = await current<Task>(q, 'Task', sourceId, true);
   if (!source || source.owner?.reference !== step.hubOrganization || (source.status !== 'requested' && source.status !== 'accepted')) return;
   const existing = await hubTasksOf(q, step.hubOrganization, sourceId);
   if (existing.some((task) => OPEN.has(task.status) || task.status === 'completed')) return; // already routed
   const tried = existing.flatMap((task) => (task.owner?.reference ? [task.owner.reference] : []));
 
-  const serviceRequest = await current<ServiceRequest>(q, 'ServiceRequest', relativeId(source.focus?.reference, 'ServiceRequest'));
-  const patientId = relativeId(source.for?.reference, 'Patient');
+  let serviceRequest: ServiceRequest | undefined;
+  let patientId: string | undefined;
+  let patientRef = source.for;
+  const focus = source.focus?.reference;
+  if (isAbsoluteUrl(focus)) {
+    // On the source's server: route on the hub's copies, fetching them first (the fetch job routes again).
+    serviceRequest = await current<ServiceRequest>(q, 'ServiceRequest', copyIdFor(focus));
+    if (!serviceRequest) {
+      await requestRemoteFetch(q, sourceId, focus);
+      nudgeAfterCommit(step);
+      return;
+    }
+    patientId = relativeId(serviceRequest.subject?.reference, 'Patient');
+    patientRef = patientId ? { reference: `Patient/${patientId}` } : undefined;
+  } else {
+    serviceRequest = await current<ServiceRequest>(q, 'ServiceRequest', relativeId(focus, 'ServiceRequest'));
+    patientId = relativeId(source.for?.reference, 'Patient');
+  }
   const patient = await current<Patient>(q, 'Patient', patientId);
   const end = (reason: string) =>
     save(step, source, { status: source.status === 'requested' ? 'rejected' : 'failed', statusReason: { text: reason } });
@@ -117,7 +147,7 @@ export async function routeReferral(step: ReferralStep, sourceId: string): Promi
     requester: hub,
     performer: [cbo],
   });
-  await create(step.scope, 'Task', {
+  const hubTask = await create(step.scope, 'Task', {
     resourceType: 'Task',
     meta: { profile: [TASK_PROFILE] },
     status: 'requested',
@@ -125,7 +155,7 @@ export async function routeReferral(step: ReferralStep, sourceId: string): Promi
     priority: source.priority,
     code: { coding: [{ system: 'http://hl7.org/fhir/CodeSystem/task-code', code: 'fulfill' }] },
     focus: { reference: `ServiceRequest/${hubRequest.resource!.id}` },
-    for: source.for,
+    for: patientRef,
     partOf: [{ reference: `Task/${sourceId}` }],
     authoredOn: new Date().toISOString(),
     requester: hub,
@@ -133,13 +163,20 @@ export async function routeReferral(step: ReferralStep, sourceId: string): Promi
     // Why this CBO: the routing decision, without PHI (codes, CBO ids, loads, postal code).
     note: [{ text: `Routed by the hub: ${decision.reason}${consentNote}`, time: new Date().toISOString() }],
   });
+  const hubTaskId = hubTask.resource!.id!;
+  if (step.sla) await scheduleAcceptTimers(q, step.sla, hubTaskId, serviceRequest);
+  if (decision.chosen.endpoint === 'full' && decision.chosen.endpointAddress) {
+    const job = { action: 'create' as const, taskId: hubTaskId, endpoint: decision.chosen.endpointAddress, organization: decision.chosen.organization };
+    await requestCboPush(q, job, `cbo-push:create:Task/${hubTaskId}`);
+  }
+  nudgeAfterCommit(step);
   if (source.status === 'requested') await save(step, source, { status: 'accepted', statusReason: { text: `Routed to ${decision.chosen.organization}` } });
 }
 
 /** The source referral a hub Task is part of, when the hub owns it. */
 async function sourceOf(step: ReferralStep, task: Task): Promise<Task | undefined> {
   for (const partOf of task.partOf ?? []) {
-    const source = await current<Task>(step.scope.q, 'Task', relativeId(partOf.reference, 'Task'));
+    const source = await current<Task>(step.scope.q, 'Task', relativeId(partOf.reference, 'Task'), true);
     if (source?.owner?.reference === step.hubOrganization) return source;
   }
   return undefined;
@@ -150,6 +187,17 @@ const sameOutput = (a: TaskOutput, b: TaskOutput) => JSON.stringify(a.valueRefer
 export async function onHubTaskChanged(step: ReferralStep, hubTaskId: string): Promise<void> {
   const task = await current<Task>(step.scope.q, 'Task', hubTaskId);
   if (!task || task.requester?.reference !== step.hubOrganization) return;
+  // A status change is an update: an SLA flag for the lack of one has served its purpose.
+  await resolveSlaFlags(step.scope, task.id!);
+  if ((task.status === 'cancelled' || task.status === 'entered-in-error') && remoteTaskUrl(task)) {
+    // Cancelled on the hub (the source cancelled, or an SLA re-route): the full CBO is told on its server.
+    await requestCboPush(step.scope.q, { action: 'cancel', taskId: task.id! }, `cbo-push:cancel:Task/${task.id}/_history/${task.meta?.versionId}`);
+    nudgeAfterCommit(step);
+  }
+  if (step.sla && (task.status === 'accepted' || task.status === 'in-progress')) {
+    const serviceRequest = await current<ServiceRequest>(step.scope.q, 'ServiceRequest', relativeId(task.focus?.reference, 'ServiceRequest'));
+    await scheduleUpdateCheck(step.scope.q, step.sla, task.id!, serviceRequest, toReferralClock(Date.parse(task.meta?.lastUpdated ?? '') || Date.now()));
+  }
   const source = await sourceOf(step, task);
   if (!source || !OPEN.has(source.status)) return;
   switch (task.status) {
@@ -172,7 +220,7 @@ export async function onHubTaskChanged(step: ReferralStep, hubTaskId: string): P
 }
 
 export async function onSourceChanged(step: ReferralStep, sourceId: string): Promise<void> {
-  const source = await current<Task>(step.scope.q, 'Task', sourceId);
+  const source = await current<Task>(step.scope.q, 'Task', sourceId, true);
   if (!source || source.owner?.reference !== step.hubOrganization) return;
   if (source.status === 'requested') return routeReferral(step, sourceId);
   if (source.status !== 'cancelled' && source.status !== 'entered-in-error') return;

@@ -216,6 +216,57 @@ const migrations: { id: string; sql: string }[] = [
       CREATE TABLE routing_cursor (key text PRIMARY KEY, last_chosen text NOT NULL);
     `,
   },
+  {
+    id: '010-subscriptions',
+    sql: `
+      -- Subscriptions (R5 Backport on R4; src/subscriptions/): per Subscription resource, its topic and
+      -- parsed filters, the server-managed status and generation (bumped by each activation), the
+      -- subscriber (the client that created it, decided by the policy at each delivery), the next event
+      -- seq, the count of delivered events (events-since-subscription-start), consecutive delivery
+      -- failures (the next try waits until retry_after) and the delivery lease that keeps one worker at
+      -- a time sending its events, in order.
+      CREATE TABLE subscription_state (
+        id text PRIMARY KEY,
+        topic text NOT NULL,
+        resource_type text NOT NULL,
+        filters jsonb NOT NULL,
+        status text NOT NULL,
+        generation integer NOT NULL DEFAULT 1,
+        end_at timestamptz NULL,
+        owner_client_id text NOT NULL,
+        owner_role text NOT NULL,
+        owner_organization text NOT NULL,
+        owner_purpose text NULL,
+        owner_scopes text[] NOT NULL DEFAULT '{}',
+        next_seq bigint NOT NULL DEFAULT 1,
+        events_delivered bigint NOT NULL DEFAULT 0,
+        last_sent_at timestamptz NULL,
+        failures integer NOT NULL DEFAULT 0,
+        retry_after timestamptz NULL,
+        lease_token text NULL,
+        lease_until timestamptz NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX subscription_state_active ON subscription_state (resource_type) WHERE status = 'active';
+      -- Matched events in commit order per subscription (seq); pending until delivered (with the event
+      -- number the subscriber saw) or withheld by the policy at send time (never counted).
+      CREATE TABLE subscription_event (
+        subscription_id text NOT NULL,
+        seq bigint NOT NULL,
+        resource_type text NOT NULL,
+        resource_id text NOT NULL,
+        version_id integer NOT NULL,
+        interaction text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        state text NOT NULL DEFAULT 'pending',
+        event_number bigint NULL,
+        settled_at timestamptz NULL,
+        PRIMARY KEY (subscription_id, seq)
+      );
+      CREATE INDEX subscription_event_pending ON subscription_event (subscription_id, seq) WHERE state = 'pending';
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */
