@@ -23,6 +23,7 @@ import { Params, idsSql } from '../store/search-sql.ts';
 import { badRequest, FhirError, forbidden, notFound } from './errors.ts';
 import { isPatientLinked, patientParams, patientsOf } from './patient-links.ts';
 import { checkReferralTaskWrite } from './referral-task-rules.ts';
+import { subscriptionsOwnedBy } from '../subscriptions/subscription-store.ts';
 import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
 import type { Filter, SearchRequest } from './search/search-request.ts';
 
@@ -81,9 +82,14 @@ export class DisclosureGuard {
     return !isUnrestricted(this.actor);
   }
 
-  #decide(interaction: Interaction, resourceType: string | undefined, resource?: Resource, facts?: PolicyFacts, operation?: string, patients?: string[]): Decision {
+  #decide(interaction: Interaction, resourceType: string | undefined, resource?: Resource, facts?: PolicyFacts, operation?: string, patients?: string[], owned?: ReadonlySet<string>): Decision {
     const target = resource
-      ? { resource, patients: patients ?? patientsOf(this.#registry, resource), patientLinked: isPatientLinked(resource.resourceType) }
+      ? {
+          resource,
+          patients: patients ?? patientsOf(this.#registry, resource),
+          patientLinked: isPatientLinked(resource.resourceType),
+          ownedByRecipient: resource.id !== undefined && (owned?.has(resource.id) ?? false),
+        }
       : undefined;
     return decide(this.#profiles, { actor: this.actor, interaction, resourceType, operation, target, facts });
   }
@@ -153,6 +159,9 @@ export class DisclosureGuard {
     const profile = decision.profile;
     if (!profile) return [{ kind: 'id', ids: [] }];
     const filters = this.#scopeFilters(decision, type, parse);
+    if (type === 'Subscription' && profile.relationship !== 'all') {
+      filters.push({ kind: 'id', ids: [...(await subscriptionsOwnedBy(q, this.actor.organization))] });
+    }
     const codes = patientParams(type);
     if (codes === undefined || profile.relationship === 'all') return filters;
     const { facts, memo } = await this.#related(q, profile.relationship, profile.consent !== 'not-applied');
@@ -198,8 +207,9 @@ export class DisclosureGuard {
     if (resources.length === 0) return resources;
     const patients = resources.map((resource) => patientsOf(this.#registry, resource));
     const facts = await this.#facts(q, this.#profile(interaction, resources[0].resourceType), [...new Set(patients.flat())]);
+    const owned = resources.some((resource) => resource.resourceType === 'Subscription') ? await subscriptionsOwnedBy(q, this.actor.organization) : undefined;
     return resources.filter((resource, i) => {
-      const decision = this.#decide(interaction, resource.resourceType, resource, facts, undefined, patients[i]);
+      const decision = this.#decide(interaction, resource.resourceType, resource, facts, undefined, patients[i], owned);
       this.trail.decided(decision);
       if (decision.permit) this.trail.disclosed(referenceOf(resource), patients[i]);
       return decision.permit;
@@ -241,7 +251,8 @@ export class DisclosureGuard {
     const interaction: Interaction = before ? 'update' : 'create';
     const patients = patientsOf(this.#registry, after);
     const facts = await this.#facts(q, this.#profile(interaction, type), patients);
-    const decision = this.#decide(interaction, type, after, facts, undefined, patients);
+    const owned = type === 'Subscription' ? await subscriptionsOwnedBy(q, this.actor.organization) : undefined;
+    const decision = this.#decide(interaction, type, after, facts, undefined, patients, owned);
     this.trail.decided(decision);
     if (!decision.permit) {
       throw forbidden(decision.dataDependent ? `You may not write ${type} data about this patient` : `Access denied: ${decision.detail}`);

@@ -30,6 +30,8 @@ export interface DecisionTarget {
   patients: string[];
   /** Whether the type belongs to the patient compartment (then data without a patient is withheld). */
   patientLinked: boolean;
+  /** For resources a client owns rather than a patient (Subscription): whether the recipient's organization owns it. */
+  ownedByRecipient?: boolean;
 }
 
 export interface DecisionRequest {
@@ -126,6 +128,10 @@ function decideData(profile: DisclosureProfile, request: DecisionRequest, target
     return hidden('NO_SUBJECT', 'the data names no patient');
   }
   const resource = target.resource;
+  // A partner's Subscriptions (endpoints, headers) are its own business: others' do not exist for it.
+  if (resource?.resourceType === 'Subscription' && interaction !== 'create' && profile.relationship !== 'all' && !target.ownedByRecipient) {
+    return hidden('NO_RELATIONSHIP', 'the subscription belongs to another organization');
+  }
   // A CBO sees the referral Tasks it owns, never another CBO's Task for the same patient or request.
   if (profile.relationship === 'cbo' && resource?.resourceType === 'Task' && (resource as Task).owner?.reference !== actor.organization) {
     return hidden('NO_RELATIONSHIP', 'the Task is owned by another organization');

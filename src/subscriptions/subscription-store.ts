@@ -271,3 +271,9 @@ export async function secondsSinceLastSent(q: Queryable, id: string): Promise<nu
   const seconds = rows[0]?.seconds;
   return seconds === null || seconds === undefined ? undefined : Number(seconds);
 }
+
+/** The Subscriptions whose subscriber belongs to `organization`: a partner sees only its own (the policy's ownership rule). */
+export async function subscriptionsOwnedBy(q: Queryable, organization: string): Promise<Set<string>> {
+  const rows = await q.query<{ id: string }>('SELECT id FROM subscription_state WHERE owner_organization = $1', [organization]);
+  return new Set(rows.map((row) => row.id));
+}

@@ -2,30 +2,11 @@
 // CBO's own actor. Full-resource payloads are trimmed to its profile (cbo-coc); a Task it may not
 // see (another CBO's, or a patient without a consent naming it) produces no notification and no
 // event count; after a consent revocation nothing more about that patient is delivered.
-//
-// The shipped disclosure profiles do not list Subscription yet: this file loads them with
-// `Subscription` (create, read, update, delete) and `$status` added to cbo-coc, as a partner that
-// may subscribe would have them.
-import fs from 'node:fs';
-import path from 'node:path';
+// Partners manage only their own organization's Subscriptions (cbo-coc lists Subscription and $status).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DisclosureProfiles, type DisclosureProfile } from '../../src/policy/disclosure-profile.ts';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { consent, patient, permitFor, task } from '../policy/fixture.ts';
 import { eventNumbers, param, sleep, startReceiver, statusOf, subscribe, subscription, waitFor, type Json, type Receiver } from './subscription-helpers.ts';
-
-const PROFILE_DIR = path.resolve(import.meta.dirname, '../../policy/disclosure-profiles');
-DisclosureProfiles.load = () => {
-  const profiles = fs
-    .readdirSync(PROFILE_DIR)
-    .filter((name) => name.endsWith('.json'))
-    .sort()
-    .map((name) => JSON.parse(fs.readFileSync(path.join(PROFILE_DIR, name), 'utf8')) as DisclosureProfile);
-  const cbo = profiles.find((profile) => profile.id === 'cbo-coc')!;
-  cbo.types.Subscription = { interactions: ['create', 'read', 'update', 'delete'], elements: ['*'] };
-  cbo.operations = [...(cbo.operations ?? []), '$status'];
-  return new DisclosureProfiles(profiles);
-};
 
 const CBO_TASK_ELEMENTS = [
   'identifier', 'status', 'businessStatus', 'statusReason', 'intent', 'priority', 'code', 'focus', 'for', 'authoredOn', 'lastModified',
@@ -102,6 +83,13 @@ describe('a CBO subscriber', () => {
     expect((await server.request('PUT', `/fhir/Subscription/${full}`, { body: current, token: cboB })).status).toBe(404);
     // Another client of the same organization may manage it.
     expect((await server.request('PUT', `/fhir/Subscription/${full}`, { body: current, token: cboA2 })).status).toBe(200);
+    // Reads and searches: another organization's subscription (its endpoint, its headers) does not exist for cbo-b.
+    expect((await server.request('GET', `/fhir/Subscription/${full}`, { token: cboB })).body).toEqual({
+      resourceType: 'OperationOutcome', issue: [{ severity: 'error', code: 'not-found', diagnostics: `Subscription/${full} is not known` }],
+    });
+    expect((await server.request('GET', '/fhir/Subscription', { token: cboB })).body.total).toBe(0);
+    const own = await server.request('GET', '/fhir/Subscription', { token: cboA });
+    expect(own.body.entry.map((e: Json) => e.resource.id).sort()).toEqual([full, byCode].sort());
   });
 
   it('may filter only by what its disclosure profile lets it search', async () => {
@@ -112,8 +100,9 @@ describe('a CBO subscriber', () => {
     expect(res.status, res.text).toBe(422);
     expect(res.body.issue[0].diagnostics).toMatch(/requester.*not allowed for disclosure profile cbo-coc/);
     expect(res.body.issue[0].expression).toEqual(['Subscription.criteria.extension']);
-    // A partner whose profile has no Subscription cannot subscribe at all.
-    const refused = await server.request('POST', '/fhir/Subscription', { body: subscription({ endpoint: `${receiver.url}/never` }), token: ehr });
+    // A partner whose profile has no Subscription (plan analytics pull data in bulk) cannot subscribe at all.
+    const analytics = await server.tokenFor('plan-analytics', 'Organization/plan', ['PERFMSR']);
+    const refused = await server.request('POST', '/fhir/Subscription', { body: subscription({ endpoint: `${receiver.url}/never` }), token: analytics });
     expect(refused.status).toBe(403);
   });
 
