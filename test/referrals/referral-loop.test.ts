@@ -4,11 +4,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../helpers/test-server.ts';
 import { consent, permitFor } from '../policy/fixture.ts';
+import { startReceiver, subscribe, type Receiver } from '../subscriptions/subscription-helpers.ts';
 
 const SDOHCC = 'http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeSystemTemporaryCodes';
 const SD = 'http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition';
 
 let server: TestServer;
+let receiver: Receiver;
 let ehr: string;
 const cbo: Record<string, string> = {};
 
@@ -62,7 +64,8 @@ async function refer(patientId: string): Promise<string> {
 }
 
 beforeAll(async () => {
-  server = await startTestServer({}, { queues: { dispatchIntervalMs: 50 } });
+  receiver = await startReceiver();
+  server = await startTestServer({ ALLOW_HTTP_ENDPOINTS: 'true' }, { queues: { dispatchIntervalMs: 50 } });
   const network = [
     ...['hub', 'ehr', 'cbo-a', 'cbo-b'].map((id) => ({ resourceType: 'Organization', id, active: true, name: id })),
     area, foodService('cbo-a'), foodService('cbo-b'),
@@ -78,11 +81,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await receiver?.close();
 });
 
 describe('the closed loop', () => {
   it('routes, accepts, completes and returns the outcome to the source', async () => {
     await server.request('PUT', '/fhir/Consent/c-loop-1', { body: consent('c-loop-1', 'loop-1', permitFor('Organization/cbo-a', 'Organization/cbo-b')) });
+    // The EHR follows its referrals by subscription (full resources), as well as by polling.
+    await subscribe(server, receiver, { endpoint: `${receiver.url}/ehr`, filters: ['Task?requester=Organization/ehr'], content: 'full-resource' }, ehr);
     const sourceId = await refer('loop-1');
     const [hubTask] = await waitFor('routing', async () => ((await hubTasks(sourceId)).length ? hubTasks(sourceId) : undefined));
     expect(hubTask.status).toBe('requested');
@@ -117,9 +123,16 @@ describe('the closed loop', () => {
     });
     expect(done.output).toEqual(output);
 
-    // The EHR sees the outcome by polling its own Task.
+    // The EHR sees the outcome by polling its own Task, and by subscription.
     const seen = await server.request('GET', `/fhir/Task/${sourceId}`, { token: ehr });
     expect(seen.body.status).toBe('completed');
+    const notified = await waitFor('the completion notification', async () =>
+      receiver
+        .accepted('/ehr', 'event-notification')
+        .flatMap((request) => request.body.entry.slice(1).map((entry: { resource?: { id: string; status: string; output?: unknown } }) => entry.resource))
+        .find((resource) => resource?.id === sourceId && resource.status === 'completed'),
+    );
+    expect(notified!.output).toEqual(output);
   });
 
   it('a rejection re-routes to the next eligible CBO; when none is left the source is told why', async () => {
