@@ -16,14 +16,22 @@ export async function processOnce(
   work: (tx: Queryable) => Promise<void>,
 ): Promise<boolean> {
   return db.transaction(async (tx) => {
-    const claimed = await tx.query(
-      `INSERT INTO outbox_processed (queue, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING outbox_id`,
-      [message.queue, message.outboxId],
-    );
-    if (claimed.length === 0) return false;
+    if (!(await claimMessage(tx, message))) return false;
     await work(tx);
     return true;
   });
+}
+
+/**
+ * Records `message` as processed with `q`, the transaction of the caller's effects; false when an
+ * earlier delivery already did (then the caller does nothing). For modules that run their own transaction.
+ */
+export async function claimMessage(q: Queryable, message: { queue: string; outboxId: string }): Promise<boolean> {
+  const claimed = await q.query(
+    `INSERT INTO outbox_processed (queue, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING outbox_id`,
+    [message.queue, message.outboxId],
+  );
+  return claimed.length > 0;
 }
 
 /** Whether a message is recorded as processed (diagnostics and tests). */

@@ -42,6 +42,7 @@ import type { Database, Queryable } from '../store/database.ts';
 import { readCurrent } from '../store/resource-store.ts';
 import { parseAbsoluteReference, PartnerHttpError, OutboundUrlError, type PartnerClient, type PartnerClients } from './partner-client.ts';
 import { NotDueError, referralNow } from './sla-timers.ts';
+import { claimMessage } from '../queue/processed-once.ts';
 
 export const CBO_PUSH_QUEUE = 'cbo-push';
 export const CBO_POLL_QUEUE = 'cbo-poll';
@@ -129,11 +130,7 @@ const idOf = (reference: string | undefined, type: string): string | undefined =
   return match && match[1] === type ? match[2] : undefined;
 };
 
-/** Records a message as processed in the caller's transaction; false when an earlier delivery did (src/queue/processed-once.ts). */
-async function claim(q: Queryable, queue: string, outboxId: string): Promise<boolean> {
-  const rows = await q.query(`INSERT INTO outbox_processed (queue, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING outbox_id`, [queue, outboxId]);
-  return rows.length > 0;
-}
+const claim = (q: Queryable, queue: string, outboxId: string) => claimMessage(q, { queue, outboxId });
 
 /** A PartnerHttpError that retrying cannot fix becomes a dead letter at once. */
 function rethrow(error: unknown): never {

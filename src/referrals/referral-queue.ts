@@ -21,6 +21,7 @@ import { REFERRAL_QUEUE, type ReferralEvent } from './referral-events.ts';
 import { onHubTaskChanged, onSourceChanged } from './referral-workflow.ts';
 import { referralFetchQueue } from './remote-referral.ts';
 import { slaTimersQueue, type SlaSettings } from './sla-timers.ts';
+import { claimMessage } from '../queue/processed-once.ts';
 
 export function referralQueue(engine: FhirEngine, hubOrganization: string, options: { sla?: SlaSettings } = {}): QueueModule<ReferralEvent> {
   return {
@@ -31,11 +32,7 @@ export function referralQueue(engine: FhirEngine, hubOrganization: string, optio
     concurrency: 4,
     async process({ outboxId, payload }) {
       await engine.runAsSystem('$referral-step', hubOrganization, async (scope) => {
-        const claimed = await scope.q.query(
-          `INSERT INTO outbox_processed (queue, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING outbox_id`,
-          [REFERRAL_QUEUE, outboxId],
-        );
-        if (claimed.length === 0) return; // done by an earlier delivery
+        if (!(await claimMessage(scope.q, { queue: REFERRAL_QUEUE, outboxId }))) return; // done by an earlier delivery
         const step = { scope, hubOrganization, sla: options.sla };
         if (payload.kind === 'source') await onSourceChanged(step, payload.taskId);
         else await onHubTaskChanged(step, payload.taskId);

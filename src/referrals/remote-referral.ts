@@ -33,6 +33,7 @@ import { localCopy, remoteCopyId, storeCopies } from './cbo-push.ts';
 import { OutboundUrlError, parseAbsoluteReference, PartnerHttpError, type PartnerClients } from './partner-client.ts';
 import { routeReferral } from './referral-workflow.ts';
 import type { SlaSettings } from './sla-timers.ts';
+import { claimMessage } from '../queue/processed-once.ts';
 
 export const REFERRAL_FETCH_QUEUE = 'referral-fetch';
 
@@ -137,11 +138,7 @@ export function referralFetchQueue(deps: ReferralFetchDeps): QueueModule<Referra
         throw error;
       }
       await deps.engine.runAsSystem('$referral-fetch', deps.hubOrganization, async (scope) => {
-        const claimed = await scope.q.query(
-          `INSERT INTO outbox_processed (queue, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING outbox_id`,
-          [REFERRAL_FETCH_QUEUE, outboxId],
-        );
-        if (claimed.length === 0) return;
+        if (!(await claimMessage(scope.q, { queue: REFERRAL_FETCH_QUEUE, outboxId }))) return;
         await storeCopies(scope, copies);
         await linkSourcePatient(scope, payload.sourceId, copies);
         await routeReferral({ scope, hubOrganization: deps.hubOrganization, sla: deps.sla }, payload.sourceId);

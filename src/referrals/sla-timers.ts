@@ -38,6 +38,7 @@ import { readCurrent } from '../store/resource-store.ts';
 import { SDOHCC_CODES } from '../sdoh/sdoh-codes.ts';
 import { remoteTaskUrl, requestCboPush } from './cbo-push.ts';
 import { routeReferral } from './referral-workflow.ts';
+import { claimMessage } from '../queue/processed-once.ts';
 
 export const SLA_QUEUE = 'sla-timers';
 export const SLA_CODES = 'urn:cch:referral-sla';
@@ -292,11 +293,7 @@ export function slaTimersQueue(deps: SlaQueueDeps): QueueModule<SlaTimerJob> {
       if (!payload || !payload.taskId || !['remind', 'reroute', 'update'].includes(payload.kind)) throw new UnrecoverableError('Not an SLA timer');
       if (referralNow() < payload.notBefore - 1_000) throw new NotDueError(`due at ${new Date(payload.notBefore).toISOString()}`);
       await deps.engine.runAsSystem(`$sla-${payload.kind}`, deps.hubOrganization, async (scope) => {
-        const claimed = await scope.q.query(
-          `INSERT INTO outbox_processed (queue, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING outbox_id`,
-          [SLA_QUEUE, outboxId],
-        );
-        if (claimed.length === 0) return;
+        if (!(await claimMessage(scope.q, { queue: SLA_QUEUE, outboxId }))) return;
         await fireSlaTimer(scope, deps.hubOrganization, deps.settings, payload);
       });
     },

@@ -56,6 +56,7 @@ import {
   type SubscriptionState,
   type SubscriptionStatus,
 } from './subscription-store.ts';
+import { claimMessage } from '../queue/processed-once.ts';
 
 export interface SubscriptionQueueOptions {
   engine: FhirEngine;
@@ -82,11 +83,7 @@ class NotYourTurn extends Error {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** Records the message processed in the transaction of its effects; false when an earlier delivery did (src/queue/processed-once.ts). */
-async function processOnce(q: Queryable, outboxId: string): Promise<boolean> {
-  const claimed = await q.query(`INSERT INTO outbox_processed (queue, outbox_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING outbox_id`, [SUBSCRIPTION_QUEUE, outboxId]);
-  return claimed.length > 0;
-}
+const processOnce = (q: Queryable, outboxId: string) => claimMessage(q, { queue: SUBSCRIPTION_QUEUE, outboxId });
 
 /** How a drain ended: another worker holds the lease, not active, nothing waits, or a retry is not due yet. */
 type Drained = 'busy' | 'inactive' | 'idle' | 'backoff';
