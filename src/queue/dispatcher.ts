@@ -9,6 +9,9 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Database } from '../store/database.ts';
 import { jobIdOf } from './outbox.ts';
+import { OUTBOX_RETENTION_DAYS, pruneOutbox } from './outbox-retention.ts';
+
+const PRUNE_EVERY_MS = 60 * 60_000;
 
 export interface DispatcherOptions {
   /** The queues rows may go to, by name; rows for other queues wait until a module registers them. */
@@ -49,6 +52,7 @@ export class OutboxDispatcher {
   readonly #batchSize: number;
   readonly #addTimeoutMs: number;
   #timer: NodeJS.Timeout | undefined;
+  #pruneTimer: NodeJS.Timeout | undefined;
   #running: Promise<void> | undefined;
   #again = false;
   #stopped = false;
@@ -67,7 +71,18 @@ export class OutboxDispatcher {
   start(): void {
     this.#timer = setInterval(() => this.nudge(), this.#intervalMs);
     this.#timer.unref();
+    this.#pruneTimer = setInterval(() => void this.#prune(), PRUNE_EVERY_MS);
+    this.#pruneTimer.unref();
     this.nudge();
+  }
+
+  /** Drops what the retention period no longer needs (outbox-retention.ts); a failure waits for the next hour. */
+  async #prune(): Promise<void> {
+    try {
+      await pruneOutbox(this.#db, new Date(Date.now() - OUTBOX_RETENTION_DAYS * 86_400_000));
+    } catch (error) {
+      this.#logger.warn({ error: { name: (error as Error)?.name, code: (error as { code?: string })?.code } }, 'outbox pruning failed');
+    }
   }
 
   /** Dispatch now (e.g. right after a commit that enqueued); coalesces with a run in progress. */
@@ -90,6 +105,7 @@ export class OutboxDispatcher {
   async stop(): Promise<void> {
     this.#stopped = true;
     clearInterval(this.#timer);
+    clearInterval(this.#pruneTimer);
     await this.#running;
   }
 
