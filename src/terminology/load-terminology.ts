@@ -29,8 +29,6 @@ const EQUIVALENCES = new Set([
   'relatedto', 'equivalent', 'equal', 'wider', 'subsumes', 'narrower', 'specializes', 'inexact', 'unmatched', 'disjoint',
 ]);
 const PROPERTY_TYPES = new Set(['code', 'Coding', 'string', 'integer', 'boolean', 'dateTime', 'decimal']);
-/** Properties the loader derives from the concept nesting; files may declare them. */
-const HIERARCHY_PROPERTIES = new Set(['parent', 'child']);
 
 export interface IndexEntry {
   file: string;

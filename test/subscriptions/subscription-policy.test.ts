@@ -18,7 +18,6 @@ let receiver: Receiver;
 let cboA: string;
 let cboA2: string;
 let cboB: string;
-let ehr: string;
 
 const put = async (resource: Json) => {
   const res = await server.request('PUT', `/fhir/${resource.resourceType}/${resource.id}`, { body: resource });
@@ -56,7 +55,6 @@ beforeAll(async () => {
   cboA = await server.tokenFor('cbo', 'Organization/cbo-a', ['COC']);
   cboA2 = await server.tokenFor('cbo', 'Organization/cbo-a', ['COC']);
   cboB = await server.tokenFor('cbo', 'Organization/cbo-b', ['COC']);
-  ehr = await server.tokenFor('referral-source', 'Organization/ehr', ['TREAT']);
 }, 60_000);
 
 afterAll(async () => {
