@@ -18,38 +18,18 @@
 //    hub-admin and CBO blocks alternating (who goes first alternates too) over identical request
 //    lists, after a warm-up. Every response must be 200, and for the CBO non-empty.
 // 4. Times a raw baseline in the same database: SELECT content FROM resource by primary key.
-import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Bundle, BundleEntry, Consent, Observation, Organization, Patient, Resource, ServiceRequest, Task } from 'fhir/r4';
-import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
-import type { Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrations.ts';
-import { openPglite } from '../src/store/pglite-database.ts';
-import { openPostgres } from '../src/store/postgres-database.ts';
+import { integerOption, openBenchDatabase, percentile, runConcurrently as run } from './bench-kit.ts';
 import { clientToken } from '../test/helpers/client-token.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
 
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const i = args.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  const arg = args[i];
-  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (args[i + 1] ?? '');
-}
-function integerOption(name: string, fallback: number): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got '${raw}'`);
-  return value;
-}
 
 const PATIENTS = Math.max(4, integerOption('patients', 2_000));
 /** Timed requests per caller, spread evenly over the request kinds. */
@@ -170,7 +150,6 @@ function transaction(resources: Resource[]): Bundle {
 // ---------------------------------------------------------------------------------------------
 // Measuring.
 
-const percentile = (sorted: ArrayLike<number>, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] : NaN);
 
 interface Stats {
   n: number;
@@ -185,23 +164,6 @@ function stats(latencies: number[], wallMs: number): Stats {
   return { n: sorted.length, p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), perSecond: sorted.length / (wallMs / 1000) };
 }
 
-/** Runs `task(i)` for i in [0, n) with `concurrency` in flight; returns the latencies and the wall time. */
-async function run(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<{ latencies: number[]; wallMs: number }> {
-  const latencies: number[] = new Array(n);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t0 = performance.now();
-        await task(i);
-        latencies[i] = performance.now() - t0;
-      }
-    }),
-  );
-  return { latencies, wallMs: performance.now() - started };
-}
 
 /** A small deterministic PRNG (mulberry32), so both callers get identical request lists. */
 function random(seed: number): () => number {
@@ -253,36 +215,8 @@ const newTally = (): Tally => ({ latencies: [], wallMs: 0, matches: 0, includes:
 // ---------------------------------------------------------------------------------------------
 // Main.
 
-const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-policy-'));
-const schema = DATABASE_URL ? `bench_policy_${randomBytes(4).toString('hex')}` : undefined;
-
-async function openBenchDatabase(): Promise<Database> {
-  if (!DATABASE_URL || !schema) return openPglite(path.join(tmpDir, 'data'));
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE SCHEMA ${schema}`);
-  } finally {
-    await admin.end();
-  }
-  return openPostgres({ connectionString: DATABASE_URL, schema, max: 20 });
-}
-
-async function dropBenchDatabase(): Promise<void> {
-  if (DATABASE_URL && schema && KEEP) log(`--keep: schema ${schema} kept (DROP SCHEMA ${schema} CASCADE when done)`);
-  else if (DATABASE_URL && schema) {
-    const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    try {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await admin.end();
-    }
-  }
-  fs.rmSync(tmpDir, { recursive: true, force: true });
-}
-
-const db = await openBenchDatabase();
+const bench = await openBenchDatabase('policy');
+const { db, dir: tmpDir, schema } = bench;
 let exitCode = 0;
 try {
   await migrate(db);
@@ -503,6 +437,7 @@ try {
   }
 } finally {
   await db.close();
-  await dropBenchDatabase();
+  if (KEEP && schema) log(`--keep: schema ${schema} kept (DROP SCHEMA ${schema} CASCADE when done)`);
+  await bench.drop(KEEP);
 }
 process.exitCode = exitCode;

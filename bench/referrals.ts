@@ -14,35 +14,16 @@
 // concurrency. PostgreSQL when DATABASE_URL is set (a fresh schema, dropped at the end), else PGlite in a
 // temporary DATA_DIR; Redis from REDIS_URL, else 127.0.0.1:6379, under a private queue prefix deleted at the end.
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Bundle, Resource, Task } from 'fhir/r4';
 import { Redis } from 'ioredis';
-import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
-import type { Database } from '../src/store/database.ts';
 import { migrate } from '../src/store/migrations.ts';
-import { openPglite } from '../src/store/pglite-database.ts';
-import { openPostgres } from '../src/store/postgres-database.ts';
+import { integerOption, openBenchDatabase, option, percentile, runConcurrently as run } from './bench-kit.ts';
 import { clientToken } from '../test/helpers/client-token.ts';
 
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const i = args.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  const arg = args[i];
-  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (args[i + 1] ?? '');
-}
-function integerOption(name: string, fallback: number): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got '${raw}'`);
-  return value;
-}
 
 const REFERRALS = integerOption('referrals', 200);
 const CBOS = integerOption('cbos', 4);
@@ -59,39 +40,17 @@ const SDOHCC = 'http://hl7.org/fhir/us/sdoh-clinicalcare/CodeSystem/SDOHCC-CodeS
 const SD = 'http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition';
 const log = (message: string) => console.log(message);
 
-const percentile = (sorted: ArrayLike<number>, p: number) => (sorted.length ? sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))] : NaN);
 function summary(values: number[]): { p50: number; p95: number; p99: number; max: number } {
   const sorted = Float64Array.from(values).sort();
   return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), p99: percentile(sorted, 0.99), max: sorted[sorted.length - 1] };
 }
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-referrals-'));
-const schema = DATABASE_URL ? `bench_referrals_${randomBytes(4).toString('hex')}` : undefined;
+const bench = await openBenchDatabase('referrals');
+const { db, dir: tmpDir, schema } = bench;
 const queuePrefix = `bench${randomBytes(4).toString('hex')}`;
 
-async function openBenchDatabase(): Promise<Database> {
-  if (!DATABASE_URL || !schema) return openPglite(path.join(tmpDir, 'data'));
-  const admin = new pg.Client({ connectionString: DATABASE_URL });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE SCHEMA ${schema}`);
-  } finally {
-    await admin.end();
-  }
-  return openPostgres({ connectionString: DATABASE_URL, schema, max: 20 });
-}
-
 async function cleanUp(): Promise<void> {
-  if (DATABASE_URL && schema) {
-    const admin = new pg.Client({ connectionString: DATABASE_URL });
-    await admin.connect();
-    try {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-    } finally {
-      await admin.end();
-    }
-  }
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
   try {
     let cursor = '0';
@@ -103,31 +62,13 @@ async function cleanUp(): Promise<void> {
   } finally {
     redis.disconnect();
   }
-  fs.rmSync(tmpDir, { recursive: true, force: true });
+  await bench.drop();
 }
 
-/** Runs `task(i)` for i in [0, n) with `concurrency` in flight; returns the latencies and the wall time. */
-async function run(n: number, concurrency: number, task: (i: number) => Promise<void>): Promise<{ latencies: number[]; wallMs: number }> {
-  const latencies: number[] = new Array(n);
-  let next = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: Math.min(concurrency, n) }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t0 = performance.now();
-        await task(i);
-        latencies[i] = performance.now() - t0;
-      }
-    }),
-  );
-  return { latencies, wallMs: performance.now() - started };
-}
 
 const cboId = (k: number) => `cbo-${k}`;
 const patientId = (i: number) => `bench-pat-${i}`;
 
-const db = await openBenchDatabase();
 let exitCode = 0;
 try {
   await migrate(db);

@@ -37,24 +37,11 @@ import { searchCountSql, searchPageSql } from '../src/store/search-sql.ts';
 import {
   CBO_COUNT, CLINICS, KINDS, MRN_SYSTEM, cboId, generate, mrnOf, planDataset, type Dataset, type Kind,
 } from './search-data.ts';
+import { integerOption, percentile } from './bench-kit.ts';
 
 // ---------------------------------------------------------------------------------------------
 // Options.
 
-function option(name: string): string | undefined {
-  const args = process.argv.slice(2);
-  const i = args.findIndex((arg) => arg === `--${name}` || arg.startsWith(`--${name}=`));
-  if (i < 0) return undefined;
-  const arg = args[i];
-  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : (args[i + 1] ?? '');
-}
-function integerOption(name: string, fallback: number): number {
-  const raw = option(name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(value) || value <= 0) throw new Error(`--${name} must be a positive integer, got '${raw}'`);
-  return value;
-}
 
 const RESOURCES = integerOption('resources', 1_000_000);
 const RELOAD = process.argv.includes('--reload');
@@ -356,9 +343,6 @@ async function sanityCheck(http: Http, db: Database, dataset: Dataset): Promise<
 // ---------------------------------------------------------------------------------------------
 // Measuring.
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1))];
-}
 
 interface QuerySpec {
   name: string;
