@@ -29,6 +29,10 @@ export interface FhirRequest {
   ifNoneExist?: string;
   /** Value of Prefer: handling= (strict or lenient). */
   handling?: 'strict' | 'lenient';
+  /** Prefer: respond-async (Bulk Data kick-off and other asynchronous operations). */
+  respondAsync?: boolean;
+  /** The body as received, when it is not JSON: only operations accept one (e.g. X12 text to $x12-inbound). */
+  rawBody?: Buffer;
 }
 
 export interface FhirResponse {
@@ -41,4 +45,6 @@ export interface FhirResponse {
   lastModified?: string;
   /** Extra headers (e.g. Allow on 405). */
   headers?: Record<string, string>;
+  /** A body that is not a FHIR resource (X12, CSV, NDJSON), sent as is with its media type. */
+  raw?: { contentType: string; body: string | Buffer | NodeJS.ReadableStream };
 }

@@ -29,6 +29,13 @@ export function sendFhirResponse(res: Response, response: FhirResponse, prefer: 
     res.end();
     return;
   }
+  if (response.raw) {
+    res.type(response.raw.contentType);
+    const raw = response.raw.body;
+    if (typeof raw === 'string' || Buffer.isBuffer(raw)) res.send(raw);
+    else raw.pipe(res);
+    return;
+  }
   let body: unknown = response.resource ?? response.outcome;
   if (isWrite && prefer === 'minimal') body = undefined;
   if (isWrite && prefer === 'OperationOutcome') {
