@@ -34,3 +34,43 @@ export const CLAIM_ACCOUNT_EXTENSION = 'http://cch.example.org/fhir/StructureDef
 
 /** Claim.extension (valueCode) with the delivery state: queued, sent, withheld-consent, failed. */
 export const CLAIM_DELIVERY_STATE_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/delivery-state';
+
+// ---------------------------------------------------------------------------------------------
+// The payer's billing channel: an Endpoint listed in the payer Organization's `endpoint`, with
+// `managingOrganization` = the payer. An Organization may list other Endpoints (e.g. a CBO's
+// referral server); the billing one is the active Endpoint whose payloadType carries
+// BILLING_PAYLOAD_TYPE. Claims, invoices and reports all go to it.
+//
+//   connectionType                                   address                               payloadMimeType
+//   hl7-fhir-rest (ENDPOINT_CONNECTION_TYPE_SYSTEM)  FHIR base URL: https://plan.example/fhir  application/fhir+json (Claim POSTed as is)
+//   sftp          (BILLING_CONNECTION_TYPE_SYSTEM)   sftp://user@host[:port]/remote/dir       application/edi-x12 (837P file) / text/csv
+//   drop-folder   (BILLING_CONNECTION_TYPE_SYSTEM)   file:///absolute/dir                     application/edi-x12 / text/csv
+//
+// Secrets (SFTP password or key) are never stored in the Endpoint: delivery takes them from its own
+// config, keyed by the Endpoint id. Endpoint.header is not used for secrets.
+// ---------------------------------------------------------------------------------------------
+
+/** Standard connection types (FHIR REST). */
+export const ENDPOINT_CONNECTION_TYPE_SYSTEM = 'http://terminology.hl7.org/CodeSystem/endpoint-connection-type';
+/** The hub's own connection types for file channels (the standard code system has none for SFTP or a folder). */
+export const BILLING_CONNECTION_TYPE_SYSTEM = 'http://cch.example.org/fhir/CodeSystem/billing-connection-type';
+export type BillingConnectionType = 'hl7-fhir-rest' | 'sftp' | 'drop-folder';
+
+/** Endpoint.payloadType coding that marks the payer's billing channel. */
+export const BILLING_PAYLOAD_TYPE = { system: 'http://cch.example.org/fhir/CodeSystem/endpoint-payload-type', code: 'billing' } as const;
+
+/**
+ * Payer Organization.identifier systems for X12 identities: the payer id (2010BB NM1*PR NM109, 835 N1*PR)
+ * and the interchange receiver id (ISA08 / GS03, 1000B NM1*40). A payer without a receiver id uses its payer id.
+ */
+export const X12_PAYER_ID_SYSTEM = 'urn:cch:x12-payer-id';
+export const X12_RECEIVER_ID_SYSTEM = 'urn:cch:x12-receiver-id';
+
+/**
+ * Organization.identifier system of a plan-assigned provider id (atypical CBOs without an NPI):
+ * rendered as REF*G2. NPIs use http://hl7.org/fhir/sid/us-npi.
+ */
+export const PLAN_PROVIDER_ID_SYSTEM = 'urn:cch:plan-provider-id';
+
+/** ChargeItem.extension (valueReference `Claim/id`) set once a charge is on a built claim or invoice, so it is billed once. */
+export const CHARGE_BILLED_ON_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/charge-billed-on';
