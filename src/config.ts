@@ -1,6 +1,7 @@
 // Typed configuration from the environment, validated once at start.
 import fs from 'node:fs';
 import path from 'node:path';
+import { billingConfig, type BillingConfig } from './billing/billing-config.ts';
 
 export interface Config {
   port: number;
@@ -24,6 +25,8 @@ export interface Config {
   maxPageSize: number;
   /** Referral exchange with partner FHIR servers, CBO polling and SLA timers. */
   referrals: ReferralConfig;
+  /** The hub's billing identity (NPI, TIN, taxonomy, address) and claim building settings (issue 7, claims half). */
+  billing: BillingConfig;
 }
 
 /** How the hub authenticates to a partner's FHIR server. */
@@ -262,5 +265,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 300, 10),
     maxPageSize: integer(env, 'MAX_PAGE_SIZE', 1000, 1),
     referrals: referrals(env),
+    billing: billingConfig(env),
   };
 }

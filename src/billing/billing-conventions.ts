@@ -32,7 +32,10 @@ export const LINE_CONTROL_NUMBER_EXTENSION = 'http://cch.example.org/fhir/Struct
 /** Claim.extension naming the funding Account (a Claim never mixes accounts); valueReference `Account/id`. */
 export const CLAIM_ACCOUNT_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/claim-account';
 
-/** Claim.extension (valueCode) with the delivery state: queued, sent, withheld-consent, failed. */
+/**
+ * Claim.extension (valueCode) with the delivery state: queued, sent, withheld-consent, failed; and `held` (set by the
+ * builder: not enqueued, see CLAIM_HOLD_REASON_EXTENSION; Claim.status stays draft until coded correctly and rebuilt).
+ */
 export const CLAIM_DELIVERY_STATE_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/delivery-state';
 
 // ---------------------------------------------------------------------------------------------
@@ -74,3 +77,38 @@ export const PLAN_PROVIDER_ID_SYSTEM = 'urn:cch:plan-provider-id';
 
 /** ChargeItem.extension (valueReference `Claim/id`) set once a charge is on a built claim or invoice, so it is billed once. */
 export const CHARGE_BILLED_ON_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/charge-billed-on';
+
+// ---------------------------------------------------------------------------------------------
+// Contracts as data (contract bundles, `npm run cli -- contract load FILE`).
+// ---------------------------------------------------------------------------------------------
+
+/** Account.identifier system naming a funding program; Coverage.class (type plan) and ChargeItemDefinition.useContext (program) carry the same code. */
+export const FUNDING_PROGRAM_SYSTEM = 'urn:cch:funding-program';
+/** Account.extension (valueReference Organization): the payer that funds the account. */
+export const ACCOUNT_PAYER_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/account-payer';
+/** Account.extension (valueCode): fee-for-service | case-rate | capitation | invoice. */
+export const PAYMENT_MODEL_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/payment-model';
+export type PaymentModel = 'fee-for-service' | 'case-rate' | 'capitation' | 'invoice';
+/** ChargeItemDefinition / ChargeItem / Procedure extension (valueCoding, up to 4, in order): a procedure modifier (HCPCS U-modifiers...). */
+export const SERVICE_MODIFIER_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/service-modifier';
+/** ChargeItemDefinition.extension (valueCode): X12 unit basis of the price, UN (unit) or MJ (minutes). */
+export const BILLING_UNIT_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/billing-unit';
+/** Procedure.extension (valueQuantity): units delivered (default 1). */
+export const SERVICE_UNITS_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/service-units';
+/** ChargeItem / Claim.item / InvoiceLineItem extension (valueCode): CMS place-of-service code. */
+export const PLACE_OF_SERVICE_SYSTEM = 'https://www.cms.gov/Medicare/Coding/place-of-service-codes/Place_of_Service_Code_Set';
+/** Claim.extension (valueString): why a built claim is held (not sent) — e.g. a non-billable header Z-code. */
+export const CLAIM_HOLD_REASON_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/claim-hold-reason';
+/** The code system of procedure codes on fee schedules and claims (HCPCS Level II; CPT codes keep the CPT system). */
+export const HCPCS_SYSTEM = 'http://terminology.hl7.org/CodeSystem/HCPCS-all-codes';
+export const CPT_SYSTEM = 'http://www.ama-assn.org/go/cpt';
+/** Per-member-per-month capitation: the code of a capitation ChargeItemDefinition (no HCPCS code exists for it). */
+export const CAPITATION_CODE = { system: 'urn:cch:billing-code', code: 'pmpm' } as const;
+/** Claim.item extension (valueReference `ChargeItem/id`): the charge a line bills, so a paid line posts back to it. */
+export const CLAIM_ITEM_CHARGE_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/claim-item-charge';
+/** Invoice.extension (valuePeriod): the billing period an invoice covers (R4 Invoice has no period element). */
+export const INVOICE_PERIOD_EXTENSION = 'http://cch.example.org/fhir/StructureDefinition/invoice-period';
+/** Invoice.identifier system: `{account id}:{start}:{end}`, one invoice per payer account and period. */
+export const INVOICE_NUMBER_SYSTEM = 'urn:cch:invoice-number';
+/** Quantity.system of ChargeItem / Claim.item quantities whose code is the X12 unit basis (UN, MJ). */
+export const X12_UNIT_SYSTEM = 'urn:cch:x12-unit-basis';

@@ -28,6 +28,7 @@ import { route, routingRequestFor } from './routing.ts';
 import { loadCursor, saveCursor } from './routing-cursor.ts';
 import { remoteTaskUrl, requestCboPush } from './cbo-push.ts';
 import { copyIdFor, isAbsoluteUrl, requestRemoteFetch } from './remote-referral.ts';
+import { requestChargeCapture } from '../billing/charge-capture.ts';
 import { resolveSlaFlags, scheduleAcceptTimers, scheduleUpdateCheck, toReferralClock, type SlaSettings } from './sla-timers.ts';
 
 const TASK_PROFILE = 'http://hl7.org/fhir/us/sdoh-clinicalcare/StructureDefinition/SDOHCC-TaskForReferralManagement';
@@ -212,6 +213,9 @@ export async function onHubTaskChanged(step: ReferralStep, hubTaskId: string): P
     case 'completed': {
       const outputs = [...(source.output ?? [])];
       for (const output of task.output ?? []) if (!outputs.some((existing) => sameOutput(existing, output))) outputs.push(output);
+      // The delivered services become charges (src/billing/charge-capture.ts), by an outbox row of this transaction.
+      await requestChargeCapture(step.scope.q, { hubTaskId: task.id!, sourceTaskId: source.id! });
+      nudgeAfterCommit(step);
       return save(step, source, { status: 'completed', statusReason: undefined, output: outputs.length ? outputs : undefined });
     }
     default:

@@ -267,6 +267,28 @@ const migrations: { id: string; sql: string }[] = [
       CREATE INDEX subscription_event_pending ON subscription_event (subscription_id, seq) WHERE state = 'pending';
     `,
   },
+  {
+    // Billing (src/billing/charge-ledger.ts): one row per recorded ChargeItem, so batching finds the
+    // unbilled charges of a payer, account and period without scanning resources; capture_key makes
+    // charge capture idempotent and forbids double billing of one service (member, code+modifiers,
+    // date, rendering CBO) across funding accounts. The claim control number comes from a sequence.
+    id: '013-billing',
+    sql: `
+      CREATE TABLE billing_charge (
+        charge_id text PRIMARY KEY,
+        capture_key text NOT NULL UNIQUE,
+        account_id text NOT NULL,
+        payer text NOT NULL,
+        patient_id text NOT NULL,
+        service_date date NOT NULL,
+        state text NOT NULL,
+        billed_on text NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX billing_charge_unbilled ON billing_charge (payer, account_id, service_date) WHERE billed_on IS NULL;
+      CREATE SEQUENCE billing_control_number;
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */
