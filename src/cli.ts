@@ -4,6 +4,7 @@
 //                 [--jwks FILE | --jwks-url URL]   a key-pair client (private_key_jwt) instead of a secret
 //   conformance DIR      validate every JSON resource in DIR; exit 1 if any fails
 //   reindex [--type T] [--restart]   rebuild search index rows (resumable)
+//   hl7 facility add --app APP --facility FAC --org Organization/ID --types ADT,REF,ORU   register an HL7 v2 sender
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
@@ -13,6 +14,7 @@ import { migrate } from './store/migrations.ts';
 import { openDatabase } from './store/open-database.ts';
 import { DataDirInUseError } from './store/pglite-database.ts';
 import { checkFolder } from './validation/conformance.ts';
+import { checkFacility, FacilityInputError, saveFacility } from './hl7/hl7-facility-registry.ts';
 import { fhirResourceTypes } from './validation/fhir-schema.ts';
 import { reindex } from './fhir/search/reindex.ts';
 import { SearchParameterRegistry } from './fhir/search/search-parameter-registry.ts';
@@ -23,6 +25,7 @@ const USAGE = `usage:
   npm run cli -- client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]
                  [--scope "system/Task.rs system/Procedure.c"] [--jwks FILE | --jwks-url URL]
   npm run cli -- reindex [--type T] [--restart]
+  npm run cli -- hl7 facility add --app APP --facility FAC --org Organization/ID --types ADT,REF,ORU
   npm run conformance -- DIR`;
 
 async function withDatabase<T>(work: (db: Database) => Promise<T>, config = loadConfig()): Promise<T> {
@@ -88,6 +91,16 @@ async function main(argv: string[]): Promise<void> {
     console.log(JSON.stringify(created));
     return;
   }
+  if (command === 'hl7' && sub === 'facility' && rest[0] === 'add') {
+    const { values } = parseArgs({
+      args: rest.slice(1),
+      options: { app: { type: 'string' }, facility: { type: 'string' }, org: { type: 'string' }, types: { type: 'string' } },
+    });
+    const facility = checkFacility(values);
+    await withDatabase((db) => saveFacility(db, facility));
+    console.log(JSON.stringify(facility));
+    return;
+  }
   if (command === 'reindex') {
     const { values } = parseArgs({ args: argv.slice(1), options: { type: { type: 'string' }, restart: { type: 'boolean' } } });
     if (values.type && !fhirResourceTypes().has(values.type)) throw new ClientInputError(`--type ${values.type} is not an R4 resource type`);
@@ -118,7 +131,7 @@ async function main(argv: string[]): Promise<void> {
 try {
   await main(process.argv.slice(2));
 } catch (error) {
-  if (error instanceof ClientInputError || error instanceof ConfigError || error instanceof DataDirInUseError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+  if (error instanceof ClientInputError || error instanceof FacilityInputError || error instanceof ConfigError || error instanceof DataDirInUseError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     console.error((error as Error).message);
     process.exit(2);
   }

@@ -27,6 +27,18 @@ export interface Config {
   referrals: ReferralConfig;
   /** The hub's billing identity (NPI, TIN, taxonomy, address) and claim building settings (issue 7, claims half). */
   billing: BillingConfig;
+  /** HL7 v2 intake over MLLP (src/hl7/); the listener is off unless HL7_PORT is set. */
+  hl7: Hl7Config;
+}
+
+export interface Hl7Config {
+  /** HL7_PORT (2575 by convention); undefined: no listener. 0 picks a free port (tests). */
+  port: number | undefined;
+  /** HL7_TLS_CERT / HL7_TLS_KEY: PEM files; both set → MLLP over TLS. */
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  /** HL7_TRIGGERS: ADT triggers on (comma-separated; default all; "none" for none). */
+  triggers: string[];
 }
 
 /** How the hub authenticates to a partner's FHIR server. */
@@ -239,6 +251,21 @@ function referrals(env: NodeJS.ProcessEnv): ReferralConfig {
   };
 }
 
+const HL7_TRIGGERS = ['discharge-food-referral', 'ed-screening'];
+
+function hl7(env: NodeJS.ProcessEnv): Hl7Config {
+  const port = env.HL7_PORT === undefined || env.HL7_PORT === '' ? undefined : integer(env, 'HL7_PORT', 2575, 0);
+  const tlsCert = env.HL7_TLS_CERT || undefined;
+  const tlsKey = env.HL7_TLS_KEY || undefined;
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new ConfigError('HL7_TLS_CERT and HL7_TLS_KEY go together');
+  for (const file of [tlsCert, tlsKey]) if (file && !fs.existsSync(file)) throw new ConfigError(`HL7 TLS file ${file} does not exist`);
+  const raw = env.HL7_TRIGGERS ?? HL7_TRIGGERS.join(',');
+  const triggers = raw === 'none' ? [] : raw.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = triggers.filter((name) => !HL7_TRIGGERS.includes(name));
+  if (unknown.length) throw new ConfigError(`HL7_TRIGGERS: unknown trigger(s) ${unknown.join(', ')} (known: ${HL7_TRIGGERS.join(', ')}, or none)`);
+  return { port, tlsCert, tlsKey, triggers };
+}
+
 // BullMQ separates key parts with ':', so the prefix must not contain one.
 function queuePrefix(env: NodeJS.ProcessEnv): string {
   const raw = env.QUEUE_PREFIX || 'cch';
@@ -266,5 +293,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxPageSize: integer(env, 'MAX_PAGE_SIZE', 1000, 1),
     referrals: referrals(env),
     billing: billingConfig(env),
+    hl7: hl7(env),
   };
 }

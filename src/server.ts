@@ -19,6 +19,9 @@ import { QueueService } from './queue/queue-service.ts';
 import { referralQueues } from './referrals/referral-queue.ts';
 import { honourNotBefore } from './referrals/delayed-queue.ts';
 import { subscriptionQueue } from './subscriptions/subscription-queue.ts';
+import { hl7Queue } from './hl7/hl7-queue.ts';
+import { startHl7Listener } from './hl7/hl7-listener.ts';
+import type { TriggerName } from './hl7/hl7-triggers.ts';
 import type { QueueModule } from './queue/queue-module.ts';
 import { locateRedis } from './queue/redis-provider.ts';
 import type { Database } from './store/database.ts';
@@ -34,6 +37,8 @@ export interface RunningServer {
   db: Database;
   /** The queues, unless started with `queues: false`; `queues.nudge()` dispatches the outbox now. */
   queues: QueueService | undefined;
+  /** The MLLP listener's port, when HL7_PORT is set. */
+  hl7Port?: number;
   close(): Promise<void>;
 }
 
@@ -99,7 +104,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
@@ -124,7 +129,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     );
     const { port } = server.address() as AddressInfo;
     logger.info({ port, database: db.kind }, 'listening');
-    return { url: `http://127.0.0.1:${port}`, db, queues, close: closeAll };
+    // HL7 v2 intake: closed first, so messages being stored finish while the database is still open.
+    let hl7Port: number | undefined;
+    if (config.hl7.port !== undefined) {
+      const listener = await startHl7Listener({ port: config.hl7.port, tlsCert: config.hl7.tlsCert, tlsKey: config.hl7.tlsKey, db, logger });
+      closers.push(() => listener.close());
+      hl7Port = listener.port;
+    }
+    return { url: `http://127.0.0.1:${port}`, db, queues, hl7Port, close: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

@@ -289,6 +289,40 @@ const migrations: { id: string; sql: string }[] = [
       CREATE SEQUENCE billing_control_number;
     `,
   },
+  {
+    id: '011-hl7-inbox',
+    sql: `
+      -- HL7 v2 intake (src/hl7/): the sending facilities the hub accepts messages from, and every
+      -- accepted message as received (raw text), stored before it is acknowledged. The unique key is
+      -- the duplicate key (MSH-3, MSH-4, MSH-10); ack is the ACK sent, resent to a duplicate.
+      CREATE TABLE hl7_facility (
+        sending_application text NOT NULL,
+        sending_facility text NOT NULL,
+        organization text NOT NULL,
+        message_types text[] NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (sending_application, sending_facility)
+      );
+      CREATE TABLE hl7_inbox (
+        id bigserial PRIMARY KEY,
+        sending_application text NOT NULL,
+        sending_facility text NOT NULL,
+        control_id text NOT NULL,
+        message_type text NOT NULL,
+        patient_key text NULL,
+        raw text NOT NULL,
+        ack text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        state text NOT NULL DEFAULT 'received',
+        processed_at timestamptz NULL,
+        error text NULL,
+        resources jsonb NULL,
+        UNIQUE (sending_application, sending_facility, control_id)
+      );
+      -- Processing takes the oldest unprocessed message of a patient first.
+      CREATE INDEX hl7_inbox_patient_pending ON hl7_inbox (patient_key, id) WHERE state = 'received';
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */
