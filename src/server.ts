@@ -11,6 +11,10 @@ import { sdohFindingsOperations } from './fhir/operations/sdoh-findings-operatio
 import { terminologyOperations } from './fhir/operations/terminology-operations.ts';
 import { validateOperation } from './fhir/operations/validate-operation.ts';
 import { subscriptionStatusOperation } from './fhir/operations/subscription-status-operation.ts';
+import { evaluateMeasureOperation } from './measures/sns-e/evaluate-measure-operation.ts';
+import { loadSnsEMeasure } from './measures/sns-e/measure-loader.ts';
+import { scheduleMonthlyReport, snsEReportQueue, SNS_E_REPORT_QUEUE } from './measures/sns-e/monthly-report-job.ts';
+import { SnsERules } from './measures/sns-e/sns-e-config.ts';
 import { TerminologyService } from './terminology/terminology-service.ts';
 import { createApp } from './http/app.ts';
 import { DisclosureProfiles } from './policy/disclosure-profile.ts';
@@ -80,6 +84,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const operations = new OperationRegistry();
     for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
     operations.register(subscriptionStatusOperation({ allowHttpEndpoints: config.allowHttpEndpoints }));
+    const snsERules = SnsERules.load();
+    operations.register(evaluateMeasureOperation(snsERules));
     let queues: QueueService | undefined;
     const engine = new FhirEngine(db, {
       validator: new SchemaValidator(),
@@ -104,14 +110,17 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
       honourNotBefore(service.queues); // SLA timers and CBO polls are delayed jobs (before the first dispatch)
+      honourNotBefore(service.queues, [SNS_E_REPORT_QUEUE], Date.now); // the monthly SNS-E reports (real time)
+      await scheduleMonthlyReport(db); // the chain of monthly jobs (once, whatever the number of processes)
       closers.push(() => service.close());
       queues = service;
     }
+    await loadSnsEMeasure(db, engine, config.hubOrganization, snsERules);
     const app = createApp({ config, db, engine, tokens, logger, queues });
 
     const server = http.createServer(app);
