@@ -25,6 +25,8 @@ export interface Config {
   maxPageSize: number;
   /** Referral exchange with partner FHIR servers, CBO polling and SLA timers. */
   referrals: ReferralConfig;
+  /** Documents out to payers (claims queue) and remittance in (issue 7, delivery half). */
+  claimsDelivery: ClaimsDeliveryConfig;
   /** The hub's billing identity (NPI, TIN, taxonomy, address) and claim building settings (issue 7, claims half). */
   billing: BillingConfig;
   /** HL7 v2 intake over MLLP (src/hl7/); the listener is off unless HL7_PORT is set. */
@@ -77,6 +79,42 @@ export interface ReferralConfig {
     /** IANA time zone of the business hours (Mon-Fri 9-17). */
     timeZone: string;
   };
+}
+
+/** SFTP credentials of a payer's billing Endpoint (never stored in the Endpoint itself). */
+export interface SftpCredentials {
+  privateKey: string;
+  passphrase?: string;
+  /** SHA-256 of the server's host key (base64, as `ssh-keygen -lf` prints after "SHA256:"); when set, any other key is refused. */
+  hostKeySha256?: string;
+}
+
+export interface ClaimsDeliveryConfig {
+  /** Tries and first backoff of one delivery before it is dead-lettered. */
+  attempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+  /** By billing Endpoint id (CLAIMS_SFTP_CREDENTIALS_FILE). */
+  sftpCredentials: Record<string, SftpCredentials>;
+  /** Drop-folder Endpoints must lie below this directory (CLAIMS_DROP_ROOT); unset: no drop folders. */
+  dropRoot: string | undefined;
+  /** Watched folder of inbound X12 (999, 277CA, 835); processed files move to its `processed/` or `failed/`. */
+  inboundDir: string | undefined;
+  inboundPollMs: number;
+  /** The hub's admin fee kept from each paid line before the CBO's payable, in percent. */
+  adminFeePercent: number;
+  /** Whether the monthly per-plan report job runs. */
+  monthlyReports: boolean;
+}
+
+/** Bulk Data export (src/measures/bulk-export/). */
+export interface BulkExportConfig {
+  /** How long the NDJSON files of a completed export can be downloaded (BULK_EXPORT_TTL_SECONDS). */
+  ttlSeconds: number;
+  /** Resources read per page while exporting (BULK_EXPORT_PAGE_SIZE). */
+  pageSize: number;
+  /** How long an export job may go without its worker's heartbeat before another worker restarts it (BULK_EXPORT_LOCK_MS). */
+  lockMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -266,6 +304,55 @@ function hl7(env: NodeJS.ProcessEnv): Hl7Config {
   return { port, tlsCert, tlsKey, triggers };
 }
 
+/**
+ * CLAIMS_SFTP_CREDENTIALS_FILE: a JSON object from billing Endpoint id to
+ * { "privateKeyFile": "/path", "passphraseEnv"?: "VAR", "hostKeySha256"?: "base64" }.
+ */
+function sftpCredentials(env: NodeJS.ProcessEnv): Record<string, SftpCredentials> {
+  const file = env.CLAIMS_SFTP_CREDENTIALS_FILE;
+  if (!file) return {};
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(path.resolve(file), 'utf8'));
+  } catch (error) {
+    throw new ConfigError(`CLAIMS_SFTP_CREDENTIALS_FILE ${file} cannot be read as JSON: ${(error as Error).message}`);
+  }
+  if (!json || typeof json !== 'object' || Array.isArray(json)) throw new ConfigError('CLAIMS_SFTP_CREDENTIALS_FILE must hold a JSON object of Endpoint id → credentials');
+  const credentials: Record<string, SftpCredentials> = {};
+  for (const [endpointId, value] of Object.entries(json as Record<string, unknown>)) {
+    const entry = (value && typeof value === 'object' ? value : {}) as Record<string, unknown>;
+    const what = `CLAIMS_SFTP_CREDENTIALS_FILE: ${endpointId}`;
+    if (typeof entry.privateKeyFile !== 'string') throw new ConfigError(`${what}: privateKeyFile is required`);
+    let privateKey: string;
+    try {
+      privateKey = fs.readFileSync(path.resolve(path.dirname(path.resolve(file)), entry.privateKeyFile), 'utf8');
+    } catch {
+      throw new ConfigError(`${what}: privateKeyFile cannot be read`);
+    }
+    const passphrase = typeof entry.passphraseEnv === 'string' ? env[entry.passphraseEnv] : undefined;
+    if (entry.hostKeySha256 !== undefined && typeof entry.hostKeySha256 !== 'string') throw new ConfigError(`${what}: hostKeySha256 must be a string`);
+    credentials[endpointId] = { privateKey, ...(passphrase ? { passphrase } : {}), ...(entry.hostKeySha256 ? { hostKeySha256: entry.hostKeySha256 } : {}) };
+  }
+  return credentials;
+}
+
+function claimsDelivery(env: NodeJS.ProcessEnv): ClaimsDeliveryConfig {
+  const fee = env.HUB_ADMIN_FEE_PERCENT;
+  const adminFeePercent = fee === undefined || fee === '' ? 10 : Number(fee);
+  if (!Number.isFinite(adminFeePercent) || adminFeePercent < 0 || adminFeePercent > 100) throw new ConfigError(`HUB_ADMIN_FEE_PERCENT must be a number from 0 to 100, got "${fee}"`);
+  return {
+    attempts: integer(env, 'CLAIMS_DELIVERY_ATTEMPTS', 8, 1),
+    backoffMs: integer(env, 'CLAIMS_DELIVERY_BACKOFF_MS', 5_000, 1),
+    timeoutMs: integer(env, 'CLAIMS_DELIVERY_TIMEOUT_MS', 30_000, 100),
+    sftpCredentials: sftpCredentials(env),
+    dropRoot: env.CLAIMS_DROP_ROOT ? path.resolve(env.CLAIMS_DROP_ROOT) : undefined,
+    inboundDir: env.X12_INBOUND_DIR ? path.resolve(env.X12_INBOUND_DIR) : undefined,
+    inboundPollMs: integer(env, 'X12_INBOUND_POLL_MS', 60_000, 50),
+    adminFeePercent,
+    monthlyReports: boolean(env, 'MONTHLY_REPORTS', true),
+  };
+}
+
 // BullMQ separates key parts with ':', so the prefix must not contain one.
 function queuePrefix(env: NodeJS.ProcessEnv): string {
   const raw = env.QUEUE_PREFIX || 'cch';
@@ -292,6 +379,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 300, 10),
     maxPageSize: integer(env, 'MAX_PAGE_SIZE', 1000, 1),
     referrals: referrals(env),
+    claimsDelivery: claimsDelivery(env),
     billing: billingConfig(env),
     hl7: hl7(env),
   };

@@ -23,6 +23,8 @@ import { QueueService } from './queue/queue-service.ts';
 import { referralQueues } from './referrals/referral-queue.ts';
 import { honourNotBefore } from './referrals/delayed-queue.ts';
 import { subscriptionQueue } from './subscriptions/subscription-queue.ts';
+import { claimsQueue } from './billing/delivery/claims-queue.ts';
+import { renderClaim837p } from './billing/x12-837p/render-claim-837p.ts';
 import { hl7Queue } from './hl7/hl7-queue.ts';
 import { startHl7Listener } from './hl7/hl7-listener.ts';
 import type { TriggerName } from './hl7/hl7-triggers.ts';
@@ -110,7 +112,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });

@@ -323,6 +323,35 @@ const migrations: { id: string; sql: string }[] = [
       CREATE INDEX hl7_inbox_patient_pending ON hl7_inbox (patient_key, id) WHERE state = 'received';
     `,
   },
+  {
+    id: '014-remittance',
+    sql: `
+      -- Inbound X12 files applied once: an 835 by its TRN reassociation trace (per payer), a 999 or
+      -- 277CA by its interchange control number (per sender). A repeat is recognised and not applied.
+      CREATE TABLE x12_inbound (
+        kind text NOT NULL,
+        control_key text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        result jsonb NOT NULL,
+        PRIMARY KEY (kind, control_key)
+      );
+
+      -- The payable ledger of each CBO: one row per posted amount (a paid line's share, the hub's
+      -- admin fee, a reversal). The balance of a CBO's payable Account is the sum of its rows.
+      CREATE TABLE cbo_ledger (
+        seq bigserial PRIMARY KEY,
+        account_id text NOT NULL,
+        cbo text NOT NULL,
+        entry text NOT NULL,
+        amount numeric(14, 2) NOT NULL,
+        claim text NULL,
+        line_control_number text NULL,
+        remittance text NULL,
+        posted_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX cbo_ledger_account ON cbo_ledger (account_id);
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */
