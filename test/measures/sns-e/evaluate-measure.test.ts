@@ -11,7 +11,8 @@ import { roster, store } from './sns-e-fixtures.ts';
 
 let server: TestServer;
 const MY2025 = 'periodStart=2025-01-01&periodEnd=2025-12-31';
-const evaluate = (query: string, token?: string) => server.request<MeasureReport>('GET', `/fhir/Measure/sns-e/$evaluate-measure?${query}`, token ? { token } : {});
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a MeasureReport or an OperationOutcome
+const evaluate = (query: string, token?: string) => server.request<MeasureReport & { issue?: any }>('GET', `/fhir/Measure/sns-e/$evaluate-measure?${query}`, token ? { token } : {});
 
 function rate(report: MeasureReport, code: string): { counts: Record<string, number>; score?: number; group: MeasureReportGroup } {
   const group = report.group!.find((g) => g.code?.coding?.[0].code === code)!;
