@@ -25,6 +25,8 @@ export interface Config {
   maxPageSize: number;
   /** Referral exchange with partner FHIR servers, CBO polling and SLA timers. */
   referrals: ReferralConfig;
+  /** Bulk Data $export: file lifetime, page size, job lock. */
+  bulkExport: BulkExportConfig;
   /** Documents out to payers (claims queue) and remittance in (issue 7, delivery half). */
   claimsDelivery: ClaimsDeliveryConfig;
   /** The hub's billing identity (NPI, TIN, taxonomy, address) and claim building settings (issue 7, claims half). */
@@ -105,6 +107,16 @@ export interface ClaimsDeliveryConfig {
   adminFeePercent: number;
   /** Whether the monthly per-plan report job runs. */
   monthlyReports: boolean;
+}
+
+/** Bulk Data export (src/measures/bulk-export/). */
+export interface BulkExportConfig {
+  /** How long the NDJSON files of a completed export can be downloaded (BULK_EXPORT_TTL_SECONDS). */
+  ttlSeconds: number;
+  /** Resources read per page while exporting (BULK_EXPORT_PAGE_SIZE). */
+  pageSize: number;
+  /** How long an export job may go without its worker's heartbeat before another worker restarts it (BULK_EXPORT_LOCK_MS). */
+  lockMs: number;
 }
 
 /** Bulk Data export (src/measures/bulk-export/). */
@@ -379,6 +391,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtlSeconds: integer(env, 'TOKEN_TTL_SECONDS', 300, 10),
     maxPageSize: integer(env, 'MAX_PAGE_SIZE', 1000, 1),
     referrals: referrals(env),
+    bulkExport: {
+      ttlSeconds: integer(env, 'BULK_EXPORT_TTL_SECONDS', 3600, 1),
+      pageSize: integer(env, 'BULK_EXPORT_PAGE_SIZE', 1000, 1),
+      lockMs: integer(env, 'BULK_EXPORT_LOCK_MS', 30_000, 200),
+    },
     claimsDelivery: claimsDelivery(env),
     billing: billingConfig(env),
     hl7: hl7(env),

@@ -28,6 +28,10 @@ import { renderClaim837p } from './billing/x12-837p/render-claim-837p.ts';
 import { hl7Queue } from './hl7/hl7-queue.ts';
 import { startHl7Listener } from './hl7/hl7-listener.ts';
 import type { TriggerName } from './hl7/hl7-triggers.ts';
+import { billingOperations } from './billing/billing-operations.ts';
+import { useBillingConfig } from './billing/billing-identity.ts';
+import { chargeCaptureQueue } from './billing/charge-capture.ts';
+import { claimBatchQueue, startClaimBatchTimer } from './billing/claim-batch.ts';
 import type { QueueModule } from './queue/queue-module.ts';
 import { locateRedis } from './queue/redis-provider.ts';
 import type { Database } from './store/database.ts';
@@ -86,6 +90,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const operations = new OperationRegistry();
     for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
     operations.register(subscriptionStatusOperation({ allowHttpEndpoints: config.allowHttpEndpoints }));
+    // Claims and invoices (src/billing): $build, $x12, $csv; the hub's billing identity for renderers.
+    useBillingConfig(config.billing);
+    const billingContext = { terminology, billing: config.billing };
+    for (const operation of billingOperations(billingContext)) operations.register(operation);
     const snsERules = SnsERules.load();
     operations.register(evaluateMeasureOperation(snsERules));
     let queues: QueueService | undefined;
@@ -107,12 +115,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const redis = await redisSource.open(logger);
       closers.push(() => redis.close());
       const queueOptions = options.queues === false ? {} : (options.queues ?? {});
+      const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
       const service = QueueService.start({
         db,
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), ...billingModules, ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
@@ -121,6 +130,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await scheduleMonthlyReport(db); // the chain of monthly jobs (once, whatever the number of processes)
       closers.push(() => service.close());
       queues = service;
+      const stopClaimBatch = startClaimBatchTimer(db, config.billing.batchIntervalHours, () => service.nudge());
+      closers.push(async () => stopClaimBatch());
     }
     await loadSnsEMeasure(db, engine, config.hubOrganization, snsERules);
     const app = createApp({ config, db, engine, tokens, logger, queues });

@@ -4,6 +4,7 @@ import { readCurrent, writeVersion, type StoredVersion } from '../store/resource
 import { bumpPolicyEpoch } from '../store/policy-epoch.ts';
 import { recordReferralEvent } from '../referrals/referral-events.ts';
 import { recordSubscriptionEvents } from '../subscriptions/subscription-events.ts';
+import { recordPayerGroupChange } from '../measures/payer-groups/payer-group-events.ts';
 import { writeSearchIndex } from '../store/search-index.ts';
 import { extractIndexRows } from './search/index-rows.ts';
 import { loadStoredSearchParameters } from './search/stored-search-parameters.ts';
@@ -80,6 +81,8 @@ export async function persistVersion(
     if (await recordReferralEvent(scope.q, scope.services.hubOrganization, before, stored as Task, versionId)) scope.afterCommit(() => scope.services.nudgeOutbox());
   }
   await recordSubscriptionEvents(scope, type, previous, stored, versionId);
+  // Coverage changes re-derive the payer's member Group (an outbox job, coalesced per payer).
+  await recordPayerGroupChange(scope, type, previous, stored);
   // The search index follows the current version, in the same transaction.
   const rows = stored ? extractIndexRows(scope.services.searchParameters, stored) : undefined;
   await writeSearchIndex(scope.q, type, [{ resourceType: type, id, rows, replace: previous !== undefined }]);

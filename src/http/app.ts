@@ -14,6 +14,8 @@ import { ADMIN_QUEUES_PATH, adminQueuesRouter } from '../queue/admin-router.ts';
 import type { QueueService } from '../queue/queue-service.ts';
 import type { Database } from '../store/database.ts';
 import { authRoutes } from './auth-routes.ts';
+import { bulkDataRoutes } from './bulk-data-routes.ts';
+import { BULK_DATA_PATH } from '../measures/bulk-export/export-urls.ts';
 import { authenticate } from './authenticate.ts';
 import { errorHandler } from './error-handler.ts';
 import { checkAcceptable, toFhirRequest } from './fhir-request.ts';
@@ -123,6 +125,8 @@ export function createApp({ config, db, engine, tokens, logger, queues }: AppDep
   });
   app.use('/fhir', fhir);
 
+  // Bulk Data status and files (layout in src/measures/bulk-export/export-urls.ts).
+  app.use(BULK_DATA_PATH, authenticate(tokens), bulkDataRoutes({ config, db, engine, logger }));
   if (queues) app.use(ADMIN_QUEUES_PATH, authenticate(tokens), adminQueuesRouter(queues.queues));
 
   app.use(authenticate(tokens));

@@ -7,7 +7,7 @@
 //   4. the resource's security labels against the profile's ceiling.
 // Called without a target it is the data-independent gate (may this client do this interaction on
 // this type at all?); called with one it decides a concrete resource (or a patient, for narrowing).
-import type { Coding, Resource, Task } from 'fhir/r4';
+import type { Coding, Group, Resource, Task } from 'fhir/r4';
 import type { Actor } from './actor.ts';
 import { clinicalDate, within } from './clinical-date.ts';
 import { evaluateConsents } from './consent-evaluation.ts';
@@ -131,6 +131,14 @@ function decideData(profile: DisclosureProfile, request: DecisionRequest, target
   // A partner's Subscriptions (endpoints, headers) are its own business: others' do not exist for it.
   if (resource?.resourceType === 'Subscription' && interaction !== 'create' && profile.relationship !== 'all' && !target.ownedByRecipient) {
     return hidden('NO_RELATIONSHIP', 'the subscription belongs to another organization');
+  }
+  // A plan's member roster (the hub's payer Group, managingEntity = the plan) is its own enrollment
+  // data: disclosed to the plan as a whole, whatever a member's consent says about their data
+  // (which each export and search still decides). Another organization's Group is not the plan's.
+  if (resource?.resourceType === 'Group' && profile.relationship === 'plan') {
+    return (resource as Group).managingEntity?.reference === actor.organization
+      ? { permit: true, reason: 'PERMIT', detail: 'the payer Group of the recipient', dataDependent: false, profile, consents: [], scopes }
+      : hidden('NO_RELATIONSHIP', 'the Group is managed by another organization');
   }
   // A CBO sees the referral Tasks it owns, never another CBO's Task for the same patient or request.
   if (profile.relationship === 'cbo' && resource?.resourceType === 'Task' && (resource as Task).owner?.reference !== actor.organization) {

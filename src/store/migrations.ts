@@ -352,6 +352,44 @@ const migrations: { id: string; sql: string }[] = [
       CREATE INDEX cbo_ledger_account ON cbo_ledger (account_id);
     `,
   },
+  {
+    id: '012-bulk-export',
+    sql: `
+      -- Bulk Data export (src/measures/bulk-export/): one row per kick-off, owned by the client that
+      -- made it (actor: the policy context every exported resource is decided under), and the NDJSON
+      -- files of its completed run (stored under DATA_DIR/bulk-export/). run_id names the run that may
+      -- write: a retried or redelivered job starts a new run and a superseded one stops.
+      CREATE TABLE bulk_export_job (
+        id text PRIMARY KEY,
+        client_id text NOT NULL,
+        actor jsonb NOT NULL,
+        request jsonb NOT NULL,
+        status text NOT NULL,
+        run_id text NULL,
+        progress text NULL,
+        error text NULL,
+        transaction_time timestamptz NOT NULL,
+        created_at timestamptz NOT NULL DEFAULT now(),
+        completed_at timestamptz NULL,
+        expires_at timestamptz NULL
+      );
+      CREATE INDEX bulk_export_job_expires ON bulk_export_job (expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE bulk_export_file (
+        job_id text NOT NULL REFERENCES bulk_export_job (id) ON DELETE CASCADE,
+        name text NOT NULL,
+        resource_type text NOT NULL,
+        count integer NOT NULL,
+        path text NOT NULL,
+        PRIMARY KEY (job_id, name)
+      );
+      -- Payers whose member Group must be recomputed (src/measures/payer-groups/): one row while a
+      -- recompute is pending, so a burst of Coverage writes queues one job per payer, not one per write.
+      CREATE TABLE payer_group_pending (
+        payer text PRIMARY KEY,
+        requested_at timestamptz NOT NULL DEFAULT now()
+      );
+    `,
+  },
 ];
 
 /** Every migration, in the order they apply. */
