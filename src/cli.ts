@@ -4,6 +4,7 @@
 //                 [--jwks FILE | --jwks-url URL]   a key-pair client (private_key_jwt) instead of a secret
 //   conformance DIR      validate every JSON resource in DIR; exit 1 if any fails
 //   reindex [--type T] [--restart]   rebuild search index rows (resumable)
+//   contract load FILE   import a contract bundle (src/billing/contract-load.ts)
 //   hl7 facility add --app APP --facility FAC --org Organization/ID --types ADT,REF,ORU   register an HL7 v2 sender
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -14,6 +15,7 @@ import { migrate } from './store/migrations.ts';
 import { openDatabase } from './store/open-database.ts';
 import { DataDirInUseError } from './store/pglite-database.ts';
 import { checkFolder } from './validation/conformance.ts';
+import { commandLineEngine, loadContract } from './billing/contract-load.ts';
 import { checkFacility, FacilityInputError, saveFacility } from './hl7/hl7-facility-registry.ts';
 import { fhirResourceTypes } from './validation/fhir-schema.ts';
 import { reindex } from './fhir/search/reindex.ts';
@@ -25,6 +27,7 @@ const USAGE = `usage:
   npm run cli -- client create --name NAME --role ROLE --org Organization/ID [--purpose CODE ...]
                  [--scope "system/Task.rs system/Procedure.c"] [--jwks FILE | --jwks-url URL]
   npm run cli -- reindex [--type T] [--restart]
+  npm run cli -- contract load FILE   (a contract Bundle: payer, billing Endpoint, Accounts, fee schedule)
   npm run cli -- hl7 facility add --app APP --facility FAC --org Organization/ID --types ADT,REF,ORU
   npm run conformance -- DIR`;
 
@@ -115,6 +118,12 @@ async function main(argv: string[]): Promise<void> {
     });
     if (done) process.stderr.write('\n');
     console.log(JSON.stringify({ reindexed: done }));
+    return;
+  }
+  if (command === 'contract' && sub === 'load' && rest[0]) {
+    const config = loadConfig();
+    const loaded = await withDatabase(async (db) => loadContract(await commandLineEngine(db, config), config.hubOrganization, readJson(rest[0], 'contract load')), config);
+    console.log(JSON.stringify({ loaded }));
     return;
   }
   if (command === 'conformance' && sub) {

@@ -32,6 +32,10 @@ import { billingOperations } from './billing/billing-operations.ts';
 import { useBillingConfig } from './billing/billing-identity.ts';
 import { chargeCaptureQueue } from './billing/charge-capture.ts';
 import { claimBatchQueue, startClaimBatchTimer } from './billing/claim-batch.ts';
+import { billingOperations } from './billing/billing-operations.ts';
+import { useBillingConfig } from './billing/billing-identity.ts';
+import { chargeCaptureQueue } from './billing/charge-capture.ts';
+import { claimBatchQueue, startClaimBatchTimer } from './billing/claim-batch.ts';
 import type { QueueModule } from './queue/queue-module.ts';
 import { locateRedis } from './queue/redis-provider.ts';
 import type { Database } from './store/database.ts';
@@ -94,6 +98,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     useBillingConfig(config.billing);
     const billingContext = { terminology, billing: config.billing };
     for (const operation of billingOperations(billingContext)) operations.register(operation);
+    // Claims and invoices (src/billing): $build, $x12, $csv; the hub's billing identity for renderers.
+    useBillingConfig(config.billing);
+    const billingContext = { terminology, billing: config.billing };
+    for (const operation of billingOperations(billingContext)) operations.register(operation);
     const snsERules = SnsERules.load();
     operations.register(evaluateMeasureOperation(snsERules));
     let queues: QueueService | undefined;
@@ -116,12 +124,13 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       closers.push(() => redis.close());
       const queueOptions = options.queues === false ? {} : (options.queues ?? {});
       const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
+      const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
       const service = QueueService.start({
         db,
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), ...billingModules, ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), ...billingModules, ...billingModules, ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
@@ -130,6 +139,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       await scheduleMonthlyReport(db); // the chain of monthly jobs (once, whatever the number of processes)
       closers.push(() => service.close());
       queues = service;
+      const stopClaimBatch = startClaimBatchTimer(db, config.billing.batchIntervalHours, () => service.nudge());
+      closers.push(async () => stopClaimBatch());
       const stopClaimBatch = startClaimBatchTimer(db, config.billing.batchIntervalHours, () => service.nudge());
       closers.push(async () => stopClaimBatch());
     }
