@@ -37,6 +37,10 @@ import { useBillingConfig } from './billing/billing-identity.ts';
 import { chargeCaptureQueue } from './billing/charge-capture.ts';
 import { claimBatchQueue, startClaimBatchTimer } from './billing/claim-batch.ts';
 import type { QueueModule } from './queue/queue-module.ts';
+import { bulkExportOperations } from './measures/bulk-export/export-operation.ts';
+import { bulkExportQueue } from './measures/bulk-export/export-queue.ts';
+import { payerGroupQueue } from './measures/payer-groups/payer-group-queue.ts';
+import { PolicyFactsCache } from './policy/policy-facts-cache.ts';
 import { locateRedis } from './queue/redis-provider.ts';
 import type { Database } from './store/database.ts';
 import { migrate } from './store/migrations.ts';
@@ -104,6 +108,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     for (const operation of billingOperations(billingContext)) operations.register(operation);
     const snsERules = SnsERules.load();
     operations.register(evaluateMeasureOperation(snsERules));
+    for (const operation of bulkExportOperations({ db, config })) operations.register(operation); // Bulk Data $export (src/measures/bulk-export)
     let queues: QueueService | undefined;
     const engine = new FhirEngine(db, {
       validator: new SchemaValidator(),
@@ -125,12 +130,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const queueOptions = options.queues === false ? {} : (options.queues ?? {});
       const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
       const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
+      // Bulk Data export runs (decided under the exporting client's policy) and the payer Groups.
+      const exportServices = { profiles: DisclosureProfiles.load(), registry: searchParameters, cache: new PolicyFactsCache(), pageSize: config.bulkExport.pageSize, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir` };
+      const exportModules = [bulkExportQueue({ db, config, logger, services: exportServices }), payerGroupQueue({ engine, config })] as QueueModule<unknown>[];
       const service = QueueService.start({
         db,
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), ...billingModules, ...billingModules, ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), ...billingModules, ...billingModules, ...exportModules, ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
