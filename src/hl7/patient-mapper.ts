@@ -19,13 +19,18 @@ export function identifiersOf(segment: Hl7Segment | undefined, index: number, fa
 
 /** The ordering key of a message: its patient's first PID-3 identifier (MR first). */
 export function patientKeyOf(message: Hl7Message, fallbackAuthority: string): string | undefined {
-  const [first] = identifiersOf(message.getSegment('PID'), 3, fallbackAuthority).filter((id) => id.system !== 'http://hl7.org/fhir/sid/us-ssn');
+  const [first] = identifiersOf(message.getSegment('PID'), 3, fallbackAuthority).filter((id) => id.system !== SSN);
   return first ? `${first.system}|${first.value}` : undefined;
 }
 
-/** The stored Patient with one of these identifiers. */
+const SSN = 'http://hl7.org/fhir/sid/us-ssn';
+
+/**
+ * The stored Patient with one of these identifiers. An SSN is stored but never matched on: it is not
+ * an identifier the facility assigns, and a typo in it would merge two people's records.
+ */
 export async function findPatient(ctx: MapContext, identifiers: Identifier[]): Promise<(Patient & { id: string }) | undefined> {
-  for (const identifier of identifiers) {
+  for (const identifier of identifiers.filter((id) => id.system !== SSN)) {
     const found = await findByIdentifier<Patient>(ctx.scope, 'Patient', identifier);
     if (found) return found;
   }
