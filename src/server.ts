@@ -23,6 +23,8 @@ import { QueueService } from './queue/queue-service.ts';
 import { referralQueues } from './referrals/referral-queue.ts';
 import { honourNotBefore } from './referrals/delayed-queue.ts';
 import { subscriptionQueue } from './subscriptions/subscription-queue.ts';
+import { startX12Folder } from './billing/remittance/x12-inbound-folder.ts';
+import { x12InboundOperation } from './billing/remittance/x12-inbound-operation.ts';
 import { claimsQueue } from './billing/delivery/claims-queue.ts';
 import { renderClaim837p } from './billing/x12-837p/render-claim-837p.ts';
 import { hl7Queue } from './hl7/hl7-queue.ts';
@@ -98,6 +100,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const operations = new OperationRegistry();
     for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
     operations.register(subscriptionStatusOperation({ allowHttpEndpoints: config.allowHttpEndpoints }));
+    operations.register(x12InboundOperation(config.claimsDelivery)); // inbound 999/277CA/835 (src/billing/remittance)
     // Claims and invoices (src/billing): $build, $x12, $csv; the hub's billing identity for renderers.
     useBillingConfig(config.billing);
     const billingContext = { terminology, billing: config.billing };
@@ -153,6 +156,11 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       closers.push(async () => stopClaimBatch());
     }
     await loadSnsEMeasure(db, engine, config.hubOrganization, snsERules);
+    if (config.claimsDelivery.inboundDir) {
+      const { inboundDir: directory, inboundPollMs: pollMs, adminFeePercent } = config.claimsDelivery;
+      const folder = await startX12Folder({ engine, directory, pollMs, adminFeePercent, hubOrganization: config.hubOrganization, logger });
+      closers.push(() => folder.close());
+    }
     const app = createApp({ config, db, engine, tokens, logger, queues });
 
     const server = http.createServer(app);
