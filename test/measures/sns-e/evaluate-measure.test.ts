@@ -4,10 +4,10 @@
 //   food-intervention         DEN 8 (p02 p04–p08 p17 p24), DENEX 1 (p17), NUM 2 (p02 on D+30 … Dec 31; p04 on D+30)
 //   housing-screening         NUM 3 (p09 p10 p24)      housing-intervention   DEN 2 (p09 p10), NUM 1 (p10)
 //   transportation-screening  NUM 2 (p11 p24)          transportation-intervention DEN 1, NUM 1 (p11)
-import type { MeasureReport, MeasureReportGroup } from 'fhir/r4';
+import type { MeasureReport, MeasureReportGroup, Resource } from 'fhir/r4';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../helpers/test-server.ts';
-import { roster, store } from './sns-e-fixtures.ts';
+import { answer, coverage, FOOD_NEG, patient, roster, store } from './sns-e-fixtures.ts';
 
 let server: TestServer;
 const MY2025 = 'periodStart=2025-01-01&periodEnd=2025-12-31';
@@ -174,6 +174,26 @@ describe('who may evaluate', () => {
     expect((await evaluate(`${MY2025}&subject=Patient/p01`, plan)).status).toBe(404);
     const cbo = await server.tokenFor('cbo', 'Organization/food-bank', ['COC']);
     expect((await evaluate(`${MY2025}&payer=Organization/plan-a`, cbo)).status).toBe(403);
+  });
+
+  it("a member's opt-out keeps them out of what their plan's analytics client gets", async () => {
+    await store(server, [
+      { resourceType: 'Organization', id: 'plan-c', name: 'Plan C' } as Resource,
+      patient('p27'), coverage('cov-p27', 'p27', 'plan-c', '2025-01-01', '2025-12-31'), answer('o27', 'p27', ...FOOD_NEG, '2025-03-01'),
+      patient('p28'), coverage('cov-p28', 'p28', 'plan-c', '2025-01-01', '2025-12-31'), answer('o28', 'p28', ...FOOD_NEG, '2025-03-01'),
+      {
+        resourceType: 'Consent', id: 'optout-p28', status: 'active', patient: { reference: 'Patient/p28' }, dateTime: '2025-01-01T00:00:00Z',
+        scope: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/consentscope', code: 'patient-privacy' }] },
+        category: [{ coding: [{ system: 'http://loinc.org', code: '59284-0' }] }],
+        policyRule: { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v3-ActCode', code: 'OPTOUT' }] },
+        provision: { type: 'deny' },
+      } as Resource,
+    ]);
+    expect(rate((await evaluate(`${MY2025}&payer=Organization/plan-c`)).body, 'food-screening').counts).toEqual(counts(2, 2, 0, 2));
+    const token = await server.tokenFor('plan-analytics', 'Organization/plan-c', ['PERFMSR']);
+    expect(rate((await evaluate(MY2025, token)).body, 'food-screening').counts).toEqual(counts(1, 1, 0, 1));
+    expect((await evaluate(`${MY2025}&subject=Patient/p28`, token)).status).toBe(404);
+    expect((await evaluate(`${MY2025}&subject=Patient/p27`, token)).status).toBe(200);
   });
 
   it('hub-staff may evaluate any plan', async () => {
