@@ -9,7 +9,7 @@ import { CHARGE_CAPTURE_QUEUE } from '../../../src/billing/charge-capture.ts';
 import { enqueue } from '../../../src/queue/outbox.ts';
 import { wasProcessed } from '../../../src/queue/processed-once.ts';
 import { startTestServer, type TestServer } from '../../helpers/test-server.ts';
-import { chargesOf, claimsQueueMessages, completeReferral, ICD, loadContracts, loadNetwork, member, waitFor } from './billing-fixtures.ts';
+import { chargesOf, claimsQueueMessages, completeReferral, ICD, loadContracts, loadNetwork, member, waitFor, type Service } from './billing-fixtures.ts';
 
 let server: TestServer;
 let cbo: string;
@@ -41,22 +41,22 @@ beforeAll(async () => {
   await loadNetwork(server);
   await loadContracts(server);
   cbo = await server.tokenFor('cbo', 'Organization/cbo-a', ['COC']);
-  await Promise.all([
-    member(server, 'ffs-1', 'demo-plan', 'demo-plan-calaim-cs', 'MCD123456789'),
-    member(server, 'ffs-2', 'demo-plan', 'demo-plan-calaim-cs'),
-    member(server, 'held-1', 'demo-plan', 'demo-plan-calaim-cs'),
-    member(server, 'case-1', 'pathways-plan', 'pathways-food'),
-    member(server, 'inv-1', 'county-grant', 'county-food-grant', 'CNTY-77'),
-    member(server, 'cap-1', 'capitated-plan', 'capitated-cs'),
-  ]);
-  const referrals = await Promise.all([
-    completeReferral(server, cbo, 'ffs-1', 'Z59.41', [{ code: 'S5170', modifiers: ['U6'], date: '2026-11-20', units: 3 }, { code: 'H0043', modifiers: ['U6'], date: '2026-11-21' }]),
-    completeReferral(server, cbo, 'ffs-2', 'Z59.41', [{ code: 'S9977', modifiers: ['U7'], date: '2026-11-22' }]),
-    completeReferral(server, cbo, 'held-1', 'Z59.4', [{ code: 'S5170', modifiers: ['U6'], date: '2026-11-23' }]),
-    completeReferral(server, cbo, 'case-1', 'Z59.41', [{ code: 'S9977', modifiers: ['U7'], date: '2026-11-10' }, { code: 'S9977', modifiers: ['U7'], date: '2026-11-17' }]),
-    completeReferral(server, cbo, 'inv-1', 'Z59.41', [{ code: 'S5170', date: '2026-11-12', units: 4 }]),
-    completeReferral(server, cbo, 'cap-1', 'Z59.41', [{ code: 'S5170', modifiers: ['U6'], date: '2026-11-14' }]),
-  ]);
+  // One after the other: concurrent transaction bundles can deadlock on shared index rows in PostgreSQL (a 500 to retry).
+  const members: [string, string, string, string?][] = [
+    ['ffs-1', 'demo-plan', 'demo-plan-calaim-cs', 'MCD123456789'], ['ffs-2', 'demo-plan', 'demo-plan-calaim-cs'], ['held-1', 'demo-plan', 'demo-plan-calaim-cs'],
+    ['case-1', 'pathways-plan', 'pathways-food'], ['inv-1', 'county-grant', 'county-food-grant', 'CNTY-77'], ['cap-1', 'capitated-plan', 'capitated-cs'],
+  ];
+  for (const [id, payer, program, memberId] of members) await member(server, id, payer, program, memberId);
+  const services: [string, string, Service[]][] = [
+    ['ffs-1', 'Z59.41', [{ code: 'S5170', modifiers: ['U6'], date: '2026-11-20', units: 3 }, { code: 'H0043', modifiers: ['U6'], date: '2026-11-21' }]],
+    ['ffs-2', 'Z59.41', [{ code: 'S9977', modifiers: ['U7'], date: '2026-11-22' }]],
+    ['held-1', 'Z59.4', [{ code: 'S5170', modifiers: ['U6'], date: '2026-11-23' }]],
+    ['case-1', 'Z59.41', [{ code: 'S9977', modifiers: ['U7'], date: '2026-11-10' }, { code: 'S9977', modifiers: ['U7'], date: '2026-11-17' }]],
+    ['inv-1', 'Z59.41', [{ code: 'S5170', date: '2026-11-12', units: 4 }]],
+    ['cap-1', 'Z59.41', [{ code: 'S5170', modifiers: ['U6'], date: '2026-11-14' }]],
+  ];
+  const referrals = [];
+  for (const [patient, zCode, delivered] of services) referrals.push(await completeReferral(server, cbo, patient, zCode, delivered));
   ffsReferral = referrals[0];
   const expected: Record<string, number> = { 'ffs-1': 2, 'ffs-2': 1, 'held-1': 1, 'case-1': 1, 'inv-1': 1, 'cap-1': 1 };
   for (const [patient, count] of Object.entries(expected)) await waitFor(`charges of ${patient}`, async () => ((await chargesOf(server, patient)).length >= count ? true : undefined));
