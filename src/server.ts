@@ -23,6 +23,8 @@ import { QueueService } from './queue/queue-service.ts';
 import { referralQueues } from './referrals/referral-queue.ts';
 import { honourNotBefore } from './referrals/delayed-queue.ts';
 import { subscriptionQueue } from './subscriptions/subscription-queue.ts';
+import { planReportQueue, PLAN_REPORT_QUEUE, scheduleMonthlyPlanReports } from './reports/monthly-report-job.ts';
+import { reportOperation } from './reports/report-operation.ts';
 import { startX12Folder } from './billing/remittance/x12-inbound-folder.ts';
 import { x12InboundOperation } from './billing/remittance/x12-inbound-operation.ts';
 import { claimsQueue } from './billing/delivery/claims-queue.ts';
@@ -101,6 +103,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
     operations.register(subscriptionStatusOperation({ allowHttpEndpoints: config.allowHttpEndpoints }));
     operations.register(x12InboundOperation(config.claimsDelivery)); // inbound 999/277CA/835 (src/billing/remittance)
+    operations.register(reportOperation); // plan referral reports on demand (src/reports)
     // Claims and invoices (src/billing): $build, $x12, $csv; the hub's billing identity for renderers.
     useBillingConfig(config.billing);
     const billingContext = { terminology, billing: config.billing };
@@ -141,13 +144,15 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), ...billingModules, ...billingModules, ...exportModules, ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), planReportQueue(engine, config.hubOrganization), ...billingModules, ...billingModules, ...exportModules, ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
       honourNotBefore(service.queues); // SLA timers and CBO polls are delayed jobs (before the first dispatch)
       honourNotBefore(service.queues, [SNS_E_REPORT_QUEUE], Date.now); // the monthly SNS-E reports (real time)
       await scheduleMonthlyReport(db); // the chain of monthly jobs (once, whatever the number of processes)
+      honourNotBefore(service.queues, [PLAN_REPORT_QUEUE], Date.now); // the monthly plan referral reports (real time)
+      if (config.claimsDelivery.monthlyReports) await scheduleMonthlyPlanReports(db);
       closers.push(() => service.close());
       queues = service;
       const stopClaimBatch = startClaimBatchTimer(db, config.billing.batchIntervalHours, () => service.nudge());
