@@ -119,16 +119,6 @@ export interface BulkExportConfig {
   lockMs: number;
 }
 
-/** Bulk Data export (src/measures/bulk-export/). */
-export interface BulkExportConfig {
-  /** How long the NDJSON files of a completed export can be downloaded (BULK_EXPORT_TTL_SECONDS). */
-  ttlSeconds: number;
-  /** Resources read per page while exporting (BULK_EXPORT_PAGE_SIZE). */
-  pageSize: number;
-  /** How long an export job may go without its worker's heartbeat before another worker restarts it (BULK_EXPORT_LOCK_MS). */
-  lockMs: number;
-}
-
 export class ConfigError extends Error {}
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
