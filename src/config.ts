@@ -291,21 +291,6 @@ function referrals(env: NodeJS.ProcessEnv): ReferralConfig {
   };
 }
 
-const HL7_TRIGGERS = ['discharge-food-referral', 'ed-screening'];
-
-function hl7(env: NodeJS.ProcessEnv): Hl7Config {
-  const port = env.HL7_PORT === undefined || env.HL7_PORT === '' ? undefined : integer(env, 'HL7_PORT', 2575, 0);
-  const tlsCert = env.HL7_TLS_CERT || undefined;
-  const tlsKey = env.HL7_TLS_KEY || undefined;
-  if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new ConfigError('HL7_TLS_CERT and HL7_TLS_KEY go together');
-  for (const file of [tlsCert, tlsKey]) if (file && !fs.existsSync(file)) throw new ConfigError(`HL7 TLS file ${file} does not exist`);
-  const raw = env.HL7_TRIGGERS ?? HL7_TRIGGERS.join(',');
-  const triggers = raw === 'none' ? [] : raw.split(',').map((name) => name.trim()).filter(Boolean);
-  const unknown = triggers.filter((name) => !HL7_TRIGGERS.includes(name));
-  if (unknown.length) throw new ConfigError(`HL7_TRIGGERS: unknown trigger(s) ${unknown.join(', ')} (known: ${HL7_TRIGGERS.join(', ')}, or none)`);
-  return { port, tlsCert, tlsKey, triggers };
-}
-
 /**
  * CLAIMS_SFTP_CREDENTIALS_FILE: a JSON object from billing Endpoint id to
  * { "privateKeyFile": "/path", "passphraseEnv"?: "VAR", "hostKeySha256"?: "base64" }.
@@ -353,6 +338,21 @@ function claimsDelivery(env: NodeJS.ProcessEnv): ClaimsDeliveryConfig {
     adminFeePercent,
     monthlyReports: boolean(env, 'MONTHLY_REPORTS', true),
   };
+}
+
+const HL7_TRIGGERS = ['discharge-food-referral', 'ed-screening'];
+
+function hl7(env: NodeJS.ProcessEnv): Hl7Config {
+  const port = env.HL7_PORT === undefined || env.HL7_PORT === '' ? undefined : integer(env, 'HL7_PORT', 2575, 0);
+  const tlsCert = env.HL7_TLS_CERT || undefined;
+  const tlsKey = env.HL7_TLS_KEY || undefined;
+  if (Boolean(tlsCert) !== Boolean(tlsKey)) throw new ConfigError('HL7_TLS_CERT and HL7_TLS_KEY go together');
+  for (const file of [tlsCert, tlsKey]) if (file && !fs.existsSync(file)) throw new ConfigError(`HL7 TLS file ${file} does not exist`);
+  const raw = env.HL7_TRIGGERS ?? HL7_TRIGGERS.join(',');
+  const triggers = raw === 'none' ? [] : raw.split(',').map((name) => name.trim()).filter(Boolean);
+  const unknown = triggers.filter((name) => !HL7_TRIGGERS.includes(name));
+  if (unknown.length) throw new ConfigError(`HL7_TRIGGERS: unknown trigger(s) ${unknown.join(', ')} (known: ${HL7_TRIGGERS.join(', ')}, or none)`);
+  return { port, tlsCert, tlsKey, triggers };
 }
 
 // BullMQ separates key parts with ':', so the prefix must not contain one.

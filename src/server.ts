@@ -25,17 +25,13 @@ import { honourNotBefore } from './referrals/delayed-queue.ts';
 import { subscriptionQueue } from './subscriptions/subscription-queue.ts';
 import { planReportQueue, PLAN_REPORT_QUEUE, scheduleMonthlyPlanReports } from './reports/monthly-report-job.ts';
 import { reportOperation } from './reports/report-operation.ts';
-import { startX12Folder } from './billing/remittance/x12-inbound-folder.ts';
-import { x12InboundOperation } from './billing/remittance/x12-inbound-operation.ts';
 import { claimsQueue } from './billing/delivery/claims-queue.ts';
 import { renderClaim837p } from './billing/x12-837p/render-claim-837p.ts';
+import { x12InboundOperation } from './billing/remittance/x12-inbound-operation.ts';
+import { startX12Folder } from './billing/remittance/x12-inbound-folder.ts';
 import { hl7Queue } from './hl7/hl7-queue.ts';
 import { startHl7Listener } from './hl7/hl7-listener.ts';
 import type { TriggerName } from './hl7/hl7-triggers.ts';
-import { billingOperations } from './billing/billing-operations.ts';
-import { useBillingConfig } from './billing/billing-identity.ts';
-import { chargeCaptureQueue } from './billing/charge-capture.ts';
-import { claimBatchQueue, startClaimBatchTimer } from './billing/claim-batch.ts';
 import { billingOperations } from './billing/billing-operations.ts';
 import { useBillingConfig } from './billing/billing-identity.ts';
 import { chargeCaptureQueue } from './billing/charge-capture.ts';
@@ -108,10 +104,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     useBillingConfig(config.billing);
     const billingContext = { terminology, billing: config.billing };
     for (const operation of billingOperations(billingContext)) operations.register(operation);
-    // Claims and invoices (src/billing): $build, $x12, $csv; the hub's billing identity for renderers.
-    useBillingConfig(config.billing);
-    const billingContext = { terminology, billing: config.billing };
-    for (const operation of billingOperations(billingContext)) operations.register(operation);
     const snsERules = SnsERules.load();
     operations.register(evaluateMeasureOperation(snsERules));
     for (const operation of bulkExportOperations({ db, config })) operations.register(operation); // Bulk Data $export (src/measures/bulk-export)
@@ -135,7 +127,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       closers.push(() => redis.close());
       const queueOptions = options.queues === false ? {} : (options.queues ?? {});
       const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
-      const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
       // Bulk Data export runs (decided under the exporting client's policy) and the payer Groups.
       const exportServices = { profiles: DisclosureProfiles.load(), registry: searchParameters, cache: new PolicyFactsCache(), pageSize: config.bulkExport.pageSize, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir` };
       const exportModules = [bulkExportQueue({ db, config, logger, services: exportServices }), payerGroupQueue({ engine, config })] as QueueModule<unknown>[];
@@ -144,7 +135,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         redis: redis.target,
         prefix: config.queuePrefix,
         // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), planReportQueue(engine, config.hubOrganization), ...billingModules, ...billingModules, ...exportModules, ...(queueOptions.modules ?? [])],
+        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), planReportQueue(engine, config.hubOrganization), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), ...billingModules, ...exportModules, ...(queueOptions.modules ?? [])],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
@@ -155,8 +146,6 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       if (config.claimsDelivery.monthlyReports) await scheduleMonthlyPlanReports(db);
       closers.push(() => service.close());
       queues = service;
-      const stopClaimBatch = startClaimBatchTimer(db, config.billing.batchIntervalHours, () => service.nudge());
-      closers.push(async () => stopClaimBatch());
       const stopClaimBatch = startClaimBatchTimer(db, config.billing.batchIntervalHours, () => service.nudge());
       closers.push(async () => stopClaimBatch());
     }

@@ -268,28 +268,6 @@ const migrations: { id: string; sql: string }[] = [
     `,
   },
   {
-    // Billing (src/billing/charge-ledger.ts): one row per recorded ChargeItem, so batching finds the
-    // unbilled charges of a payer, account and period without scanning resources; capture_key makes
-    // charge capture idempotent and forbids double billing of one service (member, code+modifiers,
-    // date, rendering CBO) across funding accounts. The claim control number comes from a sequence.
-    id: '013-billing',
-    sql: `
-      CREATE TABLE billing_charge (
-        charge_id text PRIMARY KEY,
-        capture_key text NOT NULL UNIQUE,
-        account_id text NOT NULL,
-        payer text NOT NULL,
-        patient_id text NOT NULL,
-        service_date date NOT NULL,
-        state text NOT NULL,
-        billed_on text NULL,
-        created_at timestamptz NOT NULL DEFAULT now()
-      );
-      CREATE INDEX billing_charge_unbilled ON billing_charge (payer, account_id, service_date) WHERE billed_on IS NULL;
-      CREATE SEQUENCE billing_control_number;
-    `,
-  },
-  {
     id: '011-hl7-inbox',
     sql: `
       -- HL7 v2 intake (src/hl7/): the sending facilities the hub accepts messages from, and every
@@ -321,35 +299,6 @@ const migrations: { id: string; sql: string }[] = [
       );
       -- Processing takes the oldest unprocessed message of a patient first.
       CREATE INDEX hl7_inbox_patient_pending ON hl7_inbox (patient_key, id) WHERE state = 'received';
-    `,
-  },
-  {
-    id: '014-remittance',
-    sql: `
-      -- Inbound X12 files applied once: an 835 by its TRN reassociation trace (per payer), a 999 or
-      -- 277CA by its interchange control number (per sender). A repeat is recognised and not applied.
-      CREATE TABLE x12_inbound (
-        kind text NOT NULL,
-        control_key text NOT NULL,
-        received_at timestamptz NOT NULL DEFAULT now(),
-        result jsonb NOT NULL,
-        PRIMARY KEY (kind, control_key)
-      );
-
-      -- The payable ledger of each CBO: one row per posted amount (a paid line's share, the hub's
-      -- admin fee, a reversal). The balance of a CBO's payable Account is the sum of its rows.
-      CREATE TABLE cbo_ledger (
-        seq bigserial PRIMARY KEY,
-        account_id text NOT NULL,
-        cbo text NOT NULL,
-        entry text NOT NULL,
-        amount numeric(14, 2) NOT NULL,
-        claim text NULL,
-        line_control_number text NULL,
-        remittance text NULL,
-        posted_at timestamptz NOT NULL DEFAULT now()
-      );
-      CREATE INDEX cbo_ledger_account ON cbo_ledger (account_id);
     `,
   },
   {
@@ -388,6 +337,57 @@ const migrations: { id: string; sql: string }[] = [
         payer text PRIMARY KEY,
         requested_at timestamptz NOT NULL DEFAULT now()
       );
+    `,
+  },
+  {
+    // Billing (src/billing/charge-ledger.ts): one row per recorded ChargeItem, so batching finds the
+    // unbilled charges of a payer, account and period without scanning resources; capture_key makes
+    // charge capture idempotent and forbids double billing of one service (member, code+modifiers,
+    // date, rendering CBO) across funding accounts. The claim control number comes from a sequence.
+    id: '013-billing',
+    sql: `
+      CREATE TABLE billing_charge (
+        charge_id text PRIMARY KEY,
+        capture_key text NOT NULL UNIQUE,
+        account_id text NOT NULL,
+        payer text NOT NULL,
+        patient_id text NOT NULL,
+        service_date date NOT NULL,
+        state text NOT NULL,
+        billed_on text NULL,
+        created_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX billing_charge_unbilled ON billing_charge (payer, account_id, service_date) WHERE billed_on IS NULL;
+      CREATE SEQUENCE billing_control_number;
+    `,
+  },
+  {
+    id: '014-remittance',
+    sql: `
+      -- Inbound X12 files applied once: an 835 by its TRN reassociation trace (per payer), a 999 or
+      -- 277CA by its interchange control number (per sender). A repeat is recognised and not applied.
+      CREATE TABLE x12_inbound (
+        kind text NOT NULL,
+        control_key text NOT NULL,
+        received_at timestamptz NOT NULL DEFAULT now(),
+        result jsonb NOT NULL,
+        PRIMARY KEY (kind, control_key)
+      );
+
+      -- The payable ledger of each CBO: one row per posted amount (a paid line's share, the hub's
+      -- admin fee, a reversal). The balance of a CBO's payable Account is the sum of its rows.
+      CREATE TABLE cbo_ledger (
+        seq bigserial PRIMARY KEY,
+        account_id text NOT NULL,
+        cbo text NOT NULL,
+        entry text NOT NULL,
+        amount numeric(14, 2) NOT NULL,
+        claim text NULL,
+        line_control_number text NULL,
+        remittance text NULL,
+        posted_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX cbo_ledger_account ON cbo_ledger (account_id);
     `,
   },
 ];
