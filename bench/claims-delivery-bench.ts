@@ -9,7 +9,6 @@
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import type { Claim, Organization } from 'fhir/r4';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { BILLING_PAYLOAD_TYPE, CLAIM_CONTROL_NUMBER_SYSTEM, CLAIMS_QUEUE, ENDPOINT_CONNECTION_TYPE_SYSTEM, LINE_CONTROL_NUMBER_EXTENSION, type PayerDeliveryMessage } from '../src/billing/billing-conventions.ts';
 import { claimsQueue } from '../src/billing/delivery/claims-queue.ts';
@@ -25,6 +24,7 @@ import { migrate } from '../src/store/migrations.ts';
 import { readCurrent } from '../src/store/resource-store.ts';
 import { startPayerFhirEndpoint } from '../test/billing/delivery/payer-fhir-endpoint.ts';
 import { integerOption, openBenchDatabase, runConcurrently } from './bench-kit.ts';
+import { deleteQueueKeys } from '../src/queue/queue-keys.ts';
 
 export interface DeliveryBenchOptions {
   db: Database;
@@ -104,14 +104,7 @@ export async function benchDelivery(options: DeliveryBenchOptions): Promise<{ ou
   } finally {
     await service?.close();
     await endpoint.close();
-    const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-    redis.disconnect();
+    await deleteQueueKeys(REDIS_URL, prefix);
   }
 }
 

@@ -14,13 +14,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Hl7Message } from '@medplum/core';
 import { Hl7Client } from '@medplum/hl7';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { saveFacility } from '../src/hl7/hl7-facility-registry.ts';
 import { startServer } from '../src/server.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { integerOption, openBenchDatabase, percentile, runConcurrently } from './bench-kit.ts';
+import { deleteQueueKeys } from '../src/queue/queue-keys.ts';
 
 const MESSAGES = Math.max(4, Math.floor(integerOption('messages', 1000) / 4) * 4);
 const SENDERS = integerOption('senders', 10);
@@ -103,14 +103,7 @@ try {
     await server.close();
   }
 } finally {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
+  await deleteQueueKeys(redisUrl, prefix);
   await db.close();
   await bench.drop();
 }

@@ -16,13 +16,13 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import type { Bundle, Resource, Task } from 'fhir/r4';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.ts';
 import { startServer } from '../src/server.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { integerOption, openBenchDatabase, option, percentile, runConcurrently as run } from './bench-kit.ts';
 import { clientToken } from '../test/helpers/client-token.ts';
+import { deleteQueueKeys } from '../src/queue/queue-keys.ts';
 
 
 const REFERRALS = integerOption('referrals', 200);
@@ -51,17 +51,7 @@ const { db, dir: tmpDir, schema } = bench;
 const queuePrefix = `bench${randomBytes(4).toString('hex')}`;
 
 async function cleanUp(): Promise<void> {
-  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${queuePrefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
+  await deleteQueueKeys(REDIS_URL, queuePrefix);
   await bench.drop();
 }
 

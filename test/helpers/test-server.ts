@@ -3,7 +3,6 @@
 // Queues are off unless asked for; then they use REDIS_URL (else 127.0.0.1:6379) under a random
 // QUEUE_PREFIX whose keys are deleted on close, so test servers never share queue state.
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.ts';
@@ -11,6 +10,7 @@ import type { QueueService } from '../../src/queue/queue-service.ts';
 import { startServer, type QueueStartOptions } from '../../src/server.ts';
 import type { Database } from '../../src/store/database.ts';
 import { migrate } from '../../src/store/migrations.ts';
+import { deleteQueueKeys } from '../../src/queue/queue-keys.ts';
 import { openPglite } from '../../src/store/pglite-database.ts';
 import { openPostgres } from '../../src/store/postgres-database.ts';
 import { clientToken } from './client-token.ts';
@@ -76,21 +76,6 @@ export async function openTestDatabase(): Promise<{ db: Database; drop: () => Pr
 export interface TestServerOptions {
   /** Start the queues with these modules. */
   queues?: QueueStartOptions;
-}
-
-/** Deletes every key under a test server's QUEUE_PREFIX. */
-async function deleteQueueKeys(redisUrl: string, prefix: string): Promise<void> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-      if (keys.length) await redis.unlink(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 export async function startTestServer(env: Record<string, string> = {}, options: TestServerOptions = {}): Promise<TestServer> {

@@ -5,7 +5,6 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { loadConfig } from '../../src/config.ts';
 import { saveFacility } from '../../src/hl7/hl7-facility-registry.ts';
@@ -14,6 +13,7 @@ import { startServer, type RunningServer } from '../../src/server.ts';
 import { migrate } from '../../src/store/migrations.ts';
 import { clientToken } from '../helpers/client-token.ts';
 import { openTestDatabase } from '../helpers/test-server.ts';
+import { deleteQueueKeys } from '../../src/queue/queue-keys.ts';
 
 export interface Hl7TestServer {
   server: RunningServer;
@@ -53,14 +53,7 @@ export async function startHl7TestServer(env: Record<string, string> = {}): Prom
     put: (url, body) => call('PUT', url, body),
     async close() {
       await server.close();
-      const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-        if (keys.length) await redis.unlink(...keys);
-        cursor = next;
-      } while (cursor !== '0');
-      redis.disconnect();
+      await deleteQueueKeys(redisUrl, prefix);
       await db.close();
       await drop();
     },

@@ -1,7 +1,6 @@
 // Heartbeats are delayed queue jobs in Redis, each scheduling the next: they go on after the
 // server restarts (same database, same Redis and QUEUE_PREFIX).
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
@@ -10,6 +9,7 @@ import { migrate } from '../../src/store/migrations.ts';
 import { clientToken } from '../helpers/client-token.ts';
 import { openTestDatabase } from '../helpers/test-server.ts';
 import { sleep, startReceiver, subscription, waitFor, type Receiver } from './subscription-helpers.ts';
+import { deleteQueueKeys } from '../../src/queue/queue-keys.ts';
 
 const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
 const prefix = `t${randomBytes(6).toString('hex')}`;
@@ -20,14 +20,7 @@ let cleanup: (() => Promise<void>) | undefined;
 afterAll(async () => {
   await running?.close();
   await receiver?.close();
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    if (keys.length) await redis.unlink(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-  redis.disconnect();
+  await deleteQueueKeys(redisUrl, prefix);
   await cleanup?.();
 });
 
