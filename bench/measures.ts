@@ -191,8 +191,8 @@ async function main(): Promise<void> {
     const exportBench = path.join(import.meta.dirname, 'export-bench.ts');
     if (fs.existsSync(exportBench)) {
       log('');
-      const { benchExport } = (await import(exportBench)) as { benchExport: (server: { url: string; token: string }) => Promise<void> };
-      await benchExport({ url: server.url, token });
+      const { benchExport } = (await import(exportBench)) as { benchExport: (server: { url: string; token: string; db?: Database }) => Promise<void> };
+      await benchExport({ url: server.url, token, db: bench.db }); // db: the raw SQL baseline
     } else {
       log('(bench/export-bench.ts not present: export throughput not measured)');
     }

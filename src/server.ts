@@ -95,6 +95,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     await loadStoredSearchParameters(db, searchParameters);
     const terminology = TerminologyService.load();
     const profileValidator = ProfileValidator.load(terminology);
+    // The FHIR base for references and locations in internal work (queue jobs have no request).
+    const fhirBase = `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`;
     const operations = new OperationRegistry();
     for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
     operations.register(subscriptionStatusOperation({ allowHttpEndpoints: config.allowHttpEndpoints }));
@@ -118,7 +120,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       hubOrganization: config.hubOrganization,
       // The queues start after the engine; until then (or without them) there is nothing to nudge.
       nudgeOutbox: () => queues?.nudge(),
-      fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`,
+      fhirBase,
       software: { name: packageJson.name, version: packageJson.version },
       onUnexpected: (error) => logger.error({ err: { type: (error as Error)?.name, stack: (error as Error)?.stack } }, 'batch entry failed'),
     });
@@ -128,14 +130,26 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const queueOptions = options.queues === false ? {} : (options.queues ?? {});
       const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
       // Bulk Data export runs (decided under the exporting client's policy) and the payer Groups.
-      const exportServices = { profiles: DisclosureProfiles.load(), registry: searchParameters, cache: new PolicyFactsCache(), pageSize: config.bulkExport.pageSize, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir` };
+      const exportServices = { profiles: DisclosureProfiles.load(), registry: searchParameters, cache: new PolicyFactsCache(), pageSize: config.bulkExport.pageSize, fhirBase };
       const exportModules = [bulkExportQueue({ db, config, logger, services: exportServices }), payerGroupQueue({ engine, config })] as QueueModule<unknown>[];
       const service = QueueService.start({
         db,
         redis: redis.target,
         prefix: config.queuePrefix,
-        // The referral workflow (intake, routing, propagation) is this server's own queue.
-        modules: [...referralQueues({ engine, db, config, fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`, searchParameters, logger }), subscriptionQueue({ engine, db, config, queues: () => queues }), snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }), claimsQueue({ engine, db, config, render837p: renderClaim837p }), planReportQueue(engine, config.hubOrganization), hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }), ...billingModules, ...exportModules, ...(queueOptions.modules ?? [])],
+        // Every queue module of this process: the referral workflow first, then each feature's.
+        modules: [
+          ...referralQueues({ engine, db, config, fhirBase, searchParameters, logger }),
+          subscriptionQueue({ engine, db, config, queues: () => queues }),
+          // HL7 v2 messages from the inbox, in order per patient (src/hl7)
+          hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }),
+          ...billingModules,
+          // Everything bound for a payer: claims, invoices, reports (src/billing/delivery)
+          claimsQueue({ engine, db, config, render837p: renderClaim837p }),
+          planReportQueue(engine, config.hubOrganization),
+          snsEReportQueue({ engine, hubOrganization: config.hubOrganization, rules: snsERules }),
+          ...exportModules,
+          ...(queueOptions.modules ?? []),
+        ],
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
