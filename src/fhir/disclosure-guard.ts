@@ -46,9 +46,18 @@ export class DisclosureGuard {
   /** False inside write transactions: cached facts may be used there but not stored. */
   readonly #storeFacts: boolean;
   readonly #relatedThisRequest = new Map<string, Promise<CachedFacts>>();
+  /** Policy types the surrounding write transaction has written (epochs not bumped until its end). */
+  readonly #policyWrites: ReadonlySet<string> | undefined;
 
-  constructor(actor: Actor, services: { profiles: DisclosureProfiles; registry: SearchParameterRegistry; cache: PolicyFactsCache }, trail: AuditTrail, storeFacts: boolean) {
+  constructor(
+    actor: Actor,
+    services: { profiles: DisclosureProfiles; registry: SearchParameterRegistry; cache: PolicyFactsCache },
+    trail: AuditTrail,
+    storeFacts: boolean,
+    policyWrites?: ReadonlySet<string>,
+  ) {
     this.actor = actor;
+    this.#policyWrites = policyWrites;
     this.#profiles = services.profiles;
     this.#registry = services.registry;
     this.#cache = services.cache;
@@ -62,7 +71,8 @@ export class DisclosureGuard {
    * its own earlier writes may have changed them.
    */
   #related(q: Queryable, kind: RelationshipKind, withConsents: boolean): Promise<CachedFacts> {
-    if (!this.#storeFacts) return this.#cache.related(q, this.actor, kind, withConsents, false);
+    // After this transaction's own policy writes the epochs do not show them yet: read the facts afresh.
+    if (!this.#storeFacts) return this.#cache.related(q, this.actor, kind, withConsents, false, Boolean(this.#policyWrites?.size));
     const key = `${kind}|${withConsents}`;
     let found = this.#relatedThisRequest.get(key);
     if (!found) this.#relatedThisRequest.set(key, (found = this.#cache.related(q, this.actor, kind, withConsents, true)));

@@ -12,6 +12,7 @@ import { AuditTrail } from '../policy/audit-trail.ts';
 import { PolicyFactsCache } from '../policy/policy-facts-cache.ts';
 import { DisclosureGuard } from './disclosure-guard.ts';
 import { persistVersion } from './persist.ts';
+import { bumpPolicyEpochs } from '../store/policy-epoch.ts';
 import { newId } from './resource-identity.ts';
 import { checkMethod, dispatch, isWrite, parseRoute, type Route } from './router.ts';
 import type { EngineServices, Scope } from './scope.ts';
@@ -72,20 +73,24 @@ export class FhirEngine {
 
   /** A scope outside any transaction: reads only, so nothing waits for a commit. */
   #scope(q: Scope['q'], ctx: RequestContext): Scope {
-    return { q, ctx, services: this.#options, guard: this.#guard(ctx, true), warnings: [], afterCommit: (effect) => void effect(this.#db) };
+    return { q, ctx, services: this.#options, guard: this.#guard(ctx, true), warnings: [], afterCommit: (effect) => void effect(this.#db), policyWrites: new Set() };
   }
 
-  #guard(ctx: RequestContext, storeFacts: boolean): DisclosureGuard {
+  #guard(ctx: RequestContext, storeFacts: boolean, policyWrites?: ReadonlySet<string>): DisclosureGuard {
     const services = { profiles: this.#options.disclosureProfiles, registry: this.#options.searchParameters, cache: this.#policyFacts };
-    return new DisclosureGuard(ctx.actor, services, ctx.audit, storeFacts);
+    return new DisclosureGuard(ctx.actor, services, ctx.audit, storeFacts, policyWrites);
   }
 
   /** Runs `work` in one database transaction, then its after-commit effects. */
   async #transaction<T>(ctx: RequestContext, work: (scope: Scope) => Promise<T>): Promise<T> {
     const effects: ((db: Database) => Promise<void> | void)[] = [];
-    const result = await this.#db.transaction((tx) =>
-      work({ q: tx, ctx, services: this.#options, guard: this.#guard(ctx, false), warnings: [], afterCommit: (effect) => effects.push(effect) }),
-    );
+    const result = await this.#db.transaction(async (tx) => {
+      const policyWrites = new Set<string>();
+      const guard = this.#guard(ctx, false, policyWrites);
+      const done = await work({ q: tx, ctx, services: this.#options, guard, warnings: [], afterCommit: (effect) => effects.push(effect), policyWrites });
+      await bumpPolicyEpochs(tx, policyWrites);
+      return done;
+    });
     for (const effect of effects) await effect(this.#db);
     return result;
   }

@@ -1,7 +1,7 @@
 // The write path shared by create, update, patch and delete: check, stamp meta, append a version.
 import type { Resource, Task } from 'fhir/r4';
 import { readCurrent, writeVersion, type StoredVersion } from '../store/resource-store.ts';
-import { bumpPolicyEpoch } from '../store/policy-epoch.ts';
+import { POLICY_TYPES } from '../store/policy-epoch.ts';
 import { recordReferralEvent } from '../referrals/referral-events.ts';
 import { recordSubscriptionEvents } from '../subscriptions/subscription-events.ts';
 import { recordPayerGroupChange } from '../measures/payer-groups/payer-group-events.ts';
@@ -73,8 +73,9 @@ export async function persistVersion(
     if ((error as { code?: string }).code === '23505') throw conflict(`Concurrent write to ${type}/${id}; retry`);
     throw error;
   }
-  // Cached policy facts built on this type are stale once this commits.
-  await bumpPolicyEpoch(scope.q, type);
+  // Cached policy facts built on this type are stale once this commits (the epoch is bumped at the
+  // end of the transaction, see Scope.policyWrites).
+  if (POLICY_TYPES.has(type)) scope.policyWrites.add(type);
   // A referral moving along becomes an outbox message in this same transaction.
   if (type === 'Task' && stored) {
     const before = previous?.deleted ? undefined : (previous?.resource as Task | undefined);

@@ -36,4 +36,9 @@ export interface Scope {
    * before the response goes out. It gets the database, since the transaction is over by then.
    */
   afterCommit(effect: (db: Queryable) => Promise<void> | void): void;
+  /**
+   * The policy-relevant resource types (POLICY_TYPES) this transaction wrote. Their epochs are
+   * bumped together at its end, in a fixed order (src/store/policy-epoch.ts), not write by write.
+   */
+  policyWrites: Set<string>;
 }

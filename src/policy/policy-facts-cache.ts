@@ -42,11 +42,12 @@ export class PolicyFactsCache {
 
   /**
    * Facts for every patient `actor` is related to under `kind`. `store` is false inside write
-   * transactions: the entry is then used if valid but never written.
+   * transactions: the entry is then used if valid but never written. `fresh` skips the cache (a
+   * transaction that has written policy types whose epochs it bumps only at its end).
    */
-  async related(q: Queryable, actor: Actor, kind: RelationshipKind, withConsents: boolean, store: boolean): Promise<CachedFacts> {
+  async related(q: Queryable, actor: Actor, kind: RelationshipKind, withConsents: boolean, store: boolean, fresh = false): Promise<CachedFacts> {
     const sources = SOURCES[kind];
-    if (!sources) return { facts: await loadPolicyFacts(q, actor, kind, undefined, withConsents), memo: new Map() };
+    if (!sources || fresh) return { facts: await loadPolicyFacts(q, actor, kind, undefined, withConsents), memo: new Map() };
     const key = `${kind}|${actor.organization}|${withConsents}`;
     const epochs = await readPolicyEpochs(q, sources);
     const cached = this.#entries.get(key);

@@ -8,6 +8,15 @@ export async function bumpPolicyEpoch(q: Queryable, type: string): Promise<void>
   if (POLICY_TYPES.has(type)) await q.query('UPDATE policy_epoch SET epoch = epoch + 1 WHERE kind = $1', [type]);
 }
 
+/**
+ * Bumps the epochs of `types` once each, in one fixed (sorted) order. Each epoch row is a lock held
+ * until commit: transactions that took them in the order they happened to write (Coverage then
+ * Consent here, Consent then Coverage there) deadlocked on PostgreSQL; one order for all cannot.
+ */
+export async function bumpPolicyEpochs(q: Queryable, types: Iterable<string>): Promise<void> {
+  for (const type of [...new Set(types)].sort()) await bumpPolicyEpoch(q, type);
+}
+
 /** The current epochs of `kinds`, as one comparable string. */
 export async function readPolicyEpochs(q: Queryable, kinds: readonly string[]): Promise<string> {
   const rows = await q.query<{ kind: string; epoch: string | number }>('SELECT kind, epoch FROM policy_epoch WHERE kind = ANY($1::text[]) ORDER BY kind', [kinds as string[]]);
