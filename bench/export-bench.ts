@@ -144,7 +144,7 @@ async function standalone(): Promise<void> {
   const prefix = `bench${randomBytes(4).toString('hex')}`;
   const bench = await openBenchDatabase('export');
   await migrate(bench.db);
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: bench.dir, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix });
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: bench.dir, REDIS_URL: redisUrl, QUEUE_PREFIX: prefix, TOKEN_TTL_SECONDS: '3600' });
   const server = await startServer(config, { db: bench.db, logger: pino({ level: 'silent' }), queues: {} });
   try {
     const token = await clientToken(server.url, bench.db, 'hub-admin');

@@ -17,6 +17,7 @@
 //    reads (the plan's Coverages, and its members' Patients, Observations and Procedures).
 // 4. Then, if bench/export-bench.ts exists (the Bulk Data export's benchmark), runs its benchExport
 //    against the same server and data with a hub-admin token.
+import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Bundle, BundleEntry, MeasureReport, Resource } from 'fhir/r4';
@@ -31,6 +32,7 @@ import { startServer } from '../src/server.ts';
 import { migrate } from '../src/store/migrations.ts';
 import { integerOption, openBenchDatabase } from './bench-kit.ts';
 import { clientToken } from '../test/helpers/client-token.ts';
+import { deleteQueueKeys } from '../src/queue/queue-keys.ts';
 
 const MEMBERS = integerOption('members', 100_000);
 const LOAD_BATCH = integerOption('load-batch', 1_000);
@@ -113,8 +115,12 @@ async function bulkStore(db: Database, registry: SearchParameterRegistry, resour
 async function main(): Promise<void> {
   const bench = await openBenchDatabase('measures');
   await migrate(bench.db);
-  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: bench.dir });
-  const server = await startServer(config, { db: bench.db, logger: pino({ level: 'silent' }), queues: false });
+  // Tokens outlive the load (minutes at 100,000 members) and the export that follows it.
+  // Queues on (the export runs as a queue job): Redis from REDIS_URL or 127.0.0.1:6379, under a private prefix.
+  const redisUrl = process.env.REDIS_URL || 'redis://127.0.0.1:6379';
+  const queuePrefix = `bench${randomBytes(4).toString('hex')}`;
+  const config = loadConfig({ PORT: '0', LOG_LEVEL: 'silent', DATA_DIR: bench.dir, TOKEN_TTL_SECONDS: '3600', REDIS_URL: redisUrl, QUEUE_PREFIX: queuePrefix });
+  const server = await startServer(config, { db: bench.db, logger: pino({ level: 'silent' }) });
   try {
     log(`SNS-E benchmark: ${MEMBERS.toLocaleString('en-US')} members on ${bench.db.kind}${bench.schema ? ` (schema ${bench.schema})` : ''}`);
     const token = await clientToken(server.url, bench.db, 'hub-admin');
@@ -200,6 +206,7 @@ async function main(): Promise<void> {
     await server.close();
     await bench.db.close();
     await bench.drop(KEEP);
+    await deleteQueueKeys(redisUrl, queuePrefix);
   }
 }
 

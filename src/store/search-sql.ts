@@ -272,7 +272,7 @@ export interface SearchRow {
 }
 
 /** The SQL of one search page, with its parameters and the casts of its sort keys. */
-export function searchPageSql(request: SearchRequest, limit: number): { sql: string; params: SqlValue[]; casts: string[] } {
+export function searchPageSql(request: SearchRequest, limit: number, bodies: 'json' | 'text' = 'json'): { sql: string; params: SqlValue[]; casts: string[] } {
   const p = new Params();
   const type = p.add(request.resourceType);
   const keys = request.sort.map((key) => sortValueSql(key, type, p));
@@ -287,7 +287,7 @@ export function searchPageSql(request: SearchRequest, limit: number): { sql: str
   // PostgreSQL can walk the key and stop when the page is full.
   const candidates = `SELECT m.id, ${keys.map((key, i) => `${key.sql} AS k${i}`).join(', ')} FROM (${idsSql(request.resourceType, request.filters, p, true)}) m`;
   const page = `SELECT * FROM (${candidates}) page ${keyset} ORDER BY ${order} LIMIT ${p.add(limit)}`;
-  const sql = `SELECT r.content, page.* FROM (${page}) page JOIN resource r ON r.resource_type = ${type} AND r.id = page.id ORDER BY ${order}`;
+  const sql = `SELECT r.content${bodies === 'text' ? '::text' : ''} AS content, page.* FROM (${page}) page JOIN resource r ON r.resource_type = ${type} AND r.id = page.id ORDER BY ${order}`;
   return { sql, params: p.values, casts: keys.map((key) => key.cast) };
 }
 
@@ -300,6 +300,17 @@ export async function searchPage(q: Queryable, request: SearchRequest, limit: nu
     keys: request.sort.map((_key, i) => keyText(row[`k${i}`], casts[i])),
   }));
   return request.cursor?.direction === 'previous' ? page.reverse() : page;
+}
+
+/**
+ * One page with each resource as the JSON text PostgreSQL stores, not parsed: for writers that copy
+ * resources out unchanged (an unrestricted Bulk export), parsing and re-serializing is most of the cost.
+ */
+export async function searchPageText(q: Queryable, request: SearchRequest, limit: number): Promise<{ text: string; keys: (string | null)[] }[]> {
+  if (request.cursor?.direction === 'previous') throw new Error('searchPageText pages forward only');
+  const { sql, params, casts } = searchPageSql(request, limit, 'text');
+  const rows = await q.query<Record<string, unknown> & { content: string }>(sql, params);
+  return rows.map((row) => ({ text: row.content, keys: request.sort.map((_key, i) => keyText(row[`k${i}`], casts[i])) }));
 }
 
 function keyText(value: unknown, cast: string): string | null {

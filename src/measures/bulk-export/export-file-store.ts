@@ -54,10 +54,13 @@ export class NdjsonWriter {
   readonly file: string;
   #stream: fs.WriteStream;
   #count = 0;
+  /** A write error (disk full...): kept so the next write or close throws it instead of the process crashing. */
+  #error: Error | undefined;
 
   constructor(file: string) {
     this.file = file;
     this.#stream = fs.createWriteStream(file, { flags: 'w' });
+    this.#stream.on('error', (error) => (this.#error = error));
   }
 
   get count(): number {
@@ -65,12 +68,15 @@ export class NdjsonWriter {
   }
 
   async write(lines: string[]): Promise<void> {
+    if (this.#error) throw this.#error;
     if (lines.length === 0) return;
     this.#count += lines.length;
-    if (!this.#stream.write(`${lines.join('\n')}\n`)) await Promise.race([once(this.#stream, 'drain'), once(this.#stream, 'error').then(([error]) => Promise.reject(error))]);
+    // once() rejects if the stream errors while waiting (no listener is left behind per page).
+    if (!this.#stream.write(`${lines.join('\n')}\n`)) await once(this.#stream, 'drain');
   }
 
   async close(): Promise<void> {
+    if (this.#error) throw this.#error;
     const finished = once(this.#stream, 'finish');
     this.#stream.end();
     await finished;

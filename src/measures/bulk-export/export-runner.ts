@@ -18,7 +18,7 @@ import type { DisclosureProfiles } from '../../policy/disclosure-profile.ts';
 import type { PolicyFactsCache } from '../../policy/policy-facts-cache.ts';
 import type { Queryable } from '../../store/database.ts';
 import { readCurrent } from '../../store/resource-store.ts';
-import { searchPage } from '../../store/search-sql.ts';
+import { searchPage, searchPageText } from '../../store/search-sql.ts';
 import { R4_RESOURCE_TYPES } from '../../validation/r4-resource-types.ts';
 import { NdjsonWriter, type ExportFileStore } from './export-file-store.ts';
 import type { ExportFile } from './export-job-store.ts';
@@ -156,16 +156,22 @@ export async function runExport(run: RunContext): Promise<ExportFile[]> {
             resourceType: type, filters, sort: [{ kind: 'column', column: 'id', descending: false }], count: services.pageSize,
             includes: [], revincludes: [], used: [], unknown: [], cursor,
           };
-          const rows = await searchPage(q, search, services.pageSize);
-          if (rows.length === 0) break;
-          let resources: Resource[] = rows.map((row) => row.resource);
+          let rows: { keys: (string | null)[] }[];
+          let lines: string[];
           if (restricted) {
+            const page = await searchPage(q, search, services.pageSize);
             // A fresh guard (and audit trail) per page: decisions use current facts, memory stays flat.
             const guard = guardFor(actor, services);
-            resources = (await guard.filter(q, 'search-type', resources)).map((resource) => guard.redact(resource));
+            const resources: Resource[] = (await guard.filter(q, 'search-type', page.map((row) => row.resource))).map((resource) => guard.redact(resource));
+            [rows, lines] = [page, resources.map((resource) => JSON.stringify(resource))];
+          } else {
+            // Nothing to decide or trim: copy the stored JSON text as it is (jsonb text has no newlines).
+            const page = await searchPageText(q, search, services.pageSize);
+            [rows, lines] = [page, page.map((row) => row.text)];
           }
-          await write(resources.map((resource) => JSON.stringify(resource)));
-          total += resources.length;
+          if (rows.length === 0) break;
+          await write(lines);
+          total += lines.length;
           pages += 1;
           if (!(await run.progress(`${type} (${index + 1} of ${types.length} types): ${total} resources written`))) throw new ExportStopped();
           await exportRunObserver.afterPage?.({ jobId: run.jobId, runId: run.runId, pages });

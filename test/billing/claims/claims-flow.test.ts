@@ -41,7 +41,7 @@ beforeAll(async () => {
   await loadNetwork(server);
   await loadContracts(server);
   cbo = await server.tokenFor('cbo', 'Organization/cbo-a', ['COC']);
-  // One after the other: concurrent transaction bundles can deadlock on shared index rows in PostgreSQL (a 500 to retry).
+  // One member and referral after the other, so charge ids and control numbers come out in a known order.
   const members: [string, string, string, string?][] = [
     ['ffs-1', 'demo-plan', 'demo-plan-calaim-cs', 'MCD123456789'], ['ffs-2', 'demo-plan', 'demo-plan-calaim-cs'], ['held-1', 'demo-plan', 'demo-plan-calaim-cs'],
     ['case-1', 'pathways-plan', 'pathways-food'], ['inv-1', 'county-grant', 'county-food-grant', 'CNTY-77'], ['cap-1', 'capitated-plan', 'capitated-cs'],
