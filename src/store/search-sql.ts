@@ -231,14 +231,15 @@ export function filterSql(type: string, filter: Filter, alias: string, p: Params
 const CAST: Record<string, string> = { search_date: 'timestamptz', search_number: 'numeric', search_quantity: 'numeric' };
 
 /** The value candidate `m` sorts by for one key: min ascending, max descending; NULL when it has none. */
-function sortValueSql(key: SortKey, type: string, p: Params): { sql: string; cast: string } {
-  if (key.kind === 'column' && key.column === 'id') return { sql: 'm.id', cast: 'text' };
-  if (key.kind === 'column') return { sql: `(SELECT rr.last_updated FROM resource rr WHERE rr.resource_type = ${type} AND rr.id = m.id)`, cast: 'timestamptz' };
+function sortValueSql(key: SortKey, type: string, p: Params): { sql: string; cast: string; nullable: boolean } {
+  if (key.kind === 'column' && key.column === 'id') return { sql: 'm.id', cast: 'text', nullable: false };
+  if (key.kind === 'column') return { sql: `(SELECT rr.last_updated FROM resource rr WHERE rr.resource_type = ${type} AND rr.id = m.id)`, cast: 'timestamptz', nullable: false };
   const column = key.table === 'search_date' ? (key.descending ? 'high' : 'low') : key.table === 'search_number' || key.table === 'search_quantity' ? 'low' : 'value';
   const aggregate = key.descending ? 'max' : 'min';
   return {
     sql: `(SELECT ${aggregate}(s.${column}) FROM ${key.table} s WHERE s.resource_type = ${type} AND s.id = m.id AND s.code = ${p.add(key.code)})`,
     cast: CAST[key.table] ?? 'text',
+    nullable: true,
   };
 }
 
@@ -246,18 +247,24 @@ function sortValueSql(key: SortKey, type: string, p: Params): { sql: string; cas
  * Rows after (or before) the cursor in the sort order, NULLs last in either direction.
  * Built from the last key back: key i decides unless equal, then the later keys decide.
  */
-function keysetSql(sort: SortKey[], values: (string | null)[], after: boolean, casts: string[], p: Params): string {
+function keysetSql(sort: SortKey[], values: (string | null)[], after: boolean, keys: { cast: string; nullable: boolean }[], p: Params): string {
   let condition = 'false'; // past the last key (id) nothing is "equal", so ties cannot pass
   for (let i = sort.length - 1; i >= 0; i--) {
     const k = `page.k${i}`;
     const v = values[i];
     const forward = sort[i].descending ? !after : after;
     const op = forward ? '>' : '<';
-    if (v === null) {
+    if (v !== null && !keys[i].nullable) {
+      // A key that is never NULL (id, _lastUpdated) gets a plain range, which PostgreSQL can use as an
+      // index condition: paging through a whole type (Bulk export) then costs one page per page, not a
+      // scan from the start of the type each time.
+      const value = `${p.add(v)}::${keys[i].cast}`;
+      condition = condition === 'false' ? `${k} ${op} ${value}` : `(${k} ${op} ${value} OR (${k} = ${value} AND ${condition}))`;
+    } else if (v === null) {
       // Among NULLs only later keys decide; going backwards, every non-NULL comes before.
       condition = after ? `(${k} IS NULL AND ${condition})` : `(${k} IS NOT NULL OR (${k} IS NULL AND ${condition}))`;
     } else {
-      const value = `${p.add(v)}::${casts[i]}`;
+      const value = `${p.add(v)}::${keys[i].cast}`;
       const beyond = after ? `${k} ${op} ${value} OR ${k} IS NULL` : `${k} ${op} ${value}`;
       condition = `(${beyond} OR (${k} = ${value} AND ${condition}))`;
     }
@@ -277,7 +284,7 @@ export function searchPageSql(request: SearchRequest, limit: number, bodies: 'js
   const type = p.add(request.resourceType);
   const keys = request.sort.map((key) => sortValueSql(key, type, p));
   const previous = request.cursor?.direction === 'previous';
-  const keyset = request.cursor ? `WHERE ${keysetSql(request.sort, request.cursor.values, !previous, keys.map((key) => key.cast), p)}` : '';
+  const keyset = request.cursor ? `WHERE ${keysetSql(request.sort, request.cursor.values, !previous, keys, p)}` : '';
   const order = request.sort
     .map((key, i) => `page.k${i} ${key.descending !== previous ? 'DESC' : 'ASC'} NULLS ${previous ? 'FIRST' : 'LAST'}`)
     .join(', ');
