@@ -62,13 +62,24 @@ function withOperations(resource: CapabilityStatementRestResource[], operations:
     operations.filter((operation) => operation.types?.includes(type) || (!operation.types && operation.levels.some((level) => level !== 'system')));
   return resource.map((entry) => {
     const offered = forType(entry.type);
-    return offered.length ? { ...entry, operation: offered.map((operation) => ({ name: operation.name, definition: operationDefinition(operation.name) })) } : entry;
+    return offered.length ? { ...entry, operation: offered.map((operation) => ({ name: operation.name, definition: operationDefinition(operation.name, entry.type) })) } : entry;
   });
 }
 
-// Canonical OperationDefinitions: the R4 ones, else the SDC/IG or the hub's own.
-const operationDefinition = (name: string): string =>
+/** The operations invoked on the base URL itself (CapabilityStatement.rest.operation). */
+const systemOperations = (operations: Operation[]) =>
+  operations.filter((operation) => operation.levels.includes('system')).map((operation) => ({ name: operation.name, definition: operationDefinition(operation.name) }));
+
+// Canonical OperationDefinitions: the R4 ones, else the SDC/IG/Bulk Data ones, else the hub's own.
+const BULK_EXPORT: Record<string, string> = {
+  Patient: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export',
+  Group: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export',
+};
+const operationDefinition = (name: string, type?: string): string =>
+  (name === 'export' && type ? BULK_EXPORT[type] : undefined) ??
   ({
+    export: 'http://hl7.org/fhir/uv/bulkdata/OperationDefinition/export',
+    'evaluate-measure': 'http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure',
     lookup: 'http://hl7.org/fhir/OperationDefinition/CodeSystem-lookup',
     expand: 'http://hl7.org/fhir/OperationDefinition/ValueSet-expand',
     'validate-code': 'http://hl7.org/fhir/OperationDefinition/ValueSet-validate-code',
@@ -85,6 +96,8 @@ export function capabilityStatement(fhirBase: string, software: { name: string; 
     status: 'active',
     date: new Date().toISOString(),
     kind: 'instance',
+    // SMART Bulk Data export ($export at system, Patient and Group level).
+    instantiates: ['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data'],
     software,
     implementation: { description: 'Community Care Hub FHIR server', url: fhirBase },
     fhirVersion: '4.0.1',
@@ -106,6 +119,7 @@ export function capabilityStatement(fhirBase: string, software: { name: string; 
         },
         resource,
         interaction: [{ code: 'transaction' }, { code: 'batch' }, { code: 'history-system' }],
+        operation: systemOperations(operations),
       },
     ],
   };

@@ -99,6 +99,15 @@ describe('operation routing', () => {
     expect(ops('ConceptMap')).toEqual(['translate', 'validate']);
     expect(ops('QuestionnaireResponse')).toEqual(['extract', 'validate']);
     expect(ops('Observation')).toEqual(['sdoh-findings', 'validate']);
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const definition = (type: string, name: string) => res.body.rest[0].resource.find((r: any) => r.type === type).operation.find((o: any) => o.name === name).definition;
+    expect(definition('Group', 'export')).toBe('http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export');
+    expect(definition('Measure', 'evaluate-measure')).toBe('http://hl7.org/fhir/OperationDefinition/Measure-evaluate-measure');
+    // System-level operations are listed on rest itself, as the spec puts them.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    const system = res.body.rest[0].operation.map((o: any) => o.name).sort();
+    expect(system).toEqual(['export', 'report', 'x12-inbound']);
+    expect(res.body.instantiates).toEqual(['http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data']);
   });
 
   it('an operation the server does not offer is a 404 saying where', async () => {
