@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig } from './config.ts';
+import { FhirError } from './fhir/errors.ts';
 import { ClientInputError, createClient } from './policy/client-registry.ts';
 import type { Database } from './store/database.ts';
 import { migrate } from './store/migrations.ts';
@@ -143,6 +144,11 @@ try {
   if (error instanceof ClientInputError || error instanceof FacilityInputError || error instanceof ConfigError || error instanceof DataDirInUseError || (error as { code?: string }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     console.error((error as Error).message);
     process.exit(2);
+  }
+  // A rejected import (contract load): print its OperationOutcome's issues, not a stack trace.
+  if (error instanceof FhirError) {
+    for (const issue of error.outcome.issue) console.error(`${issue.expression?.[0] ?? ''}: ${issue.diagnostics ?? issue.code}`);
+    process.exit(1);
   }
   throw error;
 }
