@@ -86,14 +86,19 @@ export async function* memberChunks(q: Queryable, patientIds: readonly string[],
     const payerFilter = options.payer
       ? ` AND EXISTS (SELECT 1 FROM search_reference p WHERE p.resource_type = 'Coverage' AND p.id = s.id AND p.code = 'payor' AND p.target_type = 'Organization' AND p.target_id = $4)`
       : '';
-    const [coverages, observations, procedures, conditions, encounters, claims] = await Promise.all([
-      byPatient<Coverage>(q, 'Coverage', 'beneficiary', ids, payerFilter, options.payer ? [options.payer] : []),
-      byPatient<Observation>(q, 'Observation', 'subject', ids),
-      byPatient<Procedure>(q, 'Procedure', 'subject', ids),
-      byPatient<Condition>(q, 'Condition', 'subject', ids),
-      byPatient<Encounter>(q, 'Encounter', 'subject', ids),
-      byPatient<Claim>(q, 'Claim', 'patient', ids),
-    ]);
+    const loads = [
+      () => byPatient<Coverage>(q, 'Coverage', 'beneficiary', ids, payerFilter, options.payer ? [options.payer] : []),
+      () => byPatient<Observation>(q, 'Observation', 'subject', ids),
+      () => byPatient<Procedure>(q, 'Procedure', 'subject', ids),
+      () => byPatient<Condition>(q, 'Condition', 'subject', ids),
+      () => byPatient<Encounter>(q, 'Encounter', 'subject', ids),
+      () => byPatient<Claim>(q, 'Claim', 'patient', ids),
+    ] as const;
+    // On the pool the six reads run at once (each on its own connection); a transaction is one
+    // connection, where overlapping queries only queue (and pg 9 will refuse them): one after another.
+    const [coverages, observations, procedures, conditions, encounters, claims] = (
+      'transaction' in q ? await Promise.all(loads.map((load) => load())) : await sequentially(loads)
+    ) as [Map<string, Coverage[]>, Map<string, Observation[]>, Map<string, Procedure[]>, Map<string, Condition[]>, Map<string, Encounter[]>, Map<string, Claim[]>];
     yield patients.map((patient) => ({
       ...emptyMemberData(patient),
       coverages: coverages.get(patient.id!) ?? [],
@@ -104,4 +109,10 @@ export async function* memberChunks(q: Queryable, patientIds: readonly string[],
       claims: claims.get(patient.id!) ?? [],
     }));
   }
+}
+
+async function sequentially(loads: readonly (() => Promise<unknown>)[]): Promise<unknown[]> {
+  const results: unknown[] = [];
+  for (const load of loads) results.push(await load());
+  return results;
 }
