@@ -13,7 +13,7 @@
 // conditional create on the document's identifier, fixed file names.
 import { randomUUID } from 'node:crypto';
 import { UnrecoverableError } from 'bullmq';
-import type { Binary, Claim, Resource } from 'fhir/r4';
+import type { Binary, Claim, MeasureReport, Resource } from 'fhir/r4';
 import type { Config } from '../../config.ts';
 import type { FhirEngine } from '../../fhir/engine.ts';
 import type { Scope } from '../../fhir/scope.ts';
@@ -26,11 +26,11 @@ import { OutboundUrlError, PartnerClients, PartnerHttpError } from '../../referr
 import type { Database } from '../../store/database.ts';
 import { readCurrent } from '../../store/resource-store.ts';
 import { CLAIMS_QUEUE, type PayerDeliveryMessage } from '../billing-conventions.ts';
-import { decideDelivery, payerActor } from './delivery-decision.ts';
+import { allowsMemberLevelReports, decideDelivery, payerActor } from './delivery-decision.ts';
 import { setDeliveryState, type DeliveryState } from './delivery-state.ts';
 import { sendToDropFolder, sendToSftp } from './file-senders.ts';
 import { sendToFhir } from './fhir-sender.ts';
-import { attachmentFile, conditionalCriteria, documentFile, documentKey, forPayer, type OutgoingFile, type OutgoingResource } from './outgoing-package.ts';
+import { aggregateOnly, attachmentFile, conditionalCriteria, documentFile, documentKey, forPayer, type OutgoingFile, type OutgoingResource } from './outgoing-package.ts';
 import { ChannelError, payerChannel, type PayerChannel } from './payer-channel.ts';
 
 /** Renders a Claim as an 837P interchange (the claim builder's renderer; injected so delivery does not own it). */
@@ -98,9 +98,10 @@ export function claimsQueue(options: ClaimsQueueOptions): QueueModule<PayerDeliv
       trail.disclosed(reference, patients);
     }
     const key = documentKey(document);
-    // Minimum necessary: only the elements the payer's profile releases (a report's member-level
-    // evaluatedResource, unless the profile allows it).
-    const released = decision.profile ? redact(forPayer(document), decision.profile, actor.organization) : forPayer(document);
+    // Minimum necessary: only the elements the payer's profile releases, and a report as an aggregate
+    // unless that profile allows member-level detail.
+    const outgoing = message.kind === 'report' && !allowsMemberLevelReports(scope.services.disclosureProfiles) ? aggregateOnly(forPayer(document) as MeasureReport) : forPayer(document);
+    const released = decision.profile ? redact(outgoing, decision.profile, actor.organization) : outgoing;
     if (channel.kind === 'fhir') {
       const resources: OutgoingResource[] = [
         { resource: released, ifNoneExist: conditionalCriteria(document) },

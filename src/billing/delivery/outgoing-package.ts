@@ -1,7 +1,7 @@
 // What leaves for the payer, in the two shapes the channels take: FHIR resources (each with the
 // conditional-create criteria that make a resend find the first copy) or named files (fixed names,
 // so a resend overwrites instead of adding a second file).
-import type { Binary, Claim, Resource } from 'fhir/r4';
+import type { Binary, Claim, MeasureReport, Resource } from 'fhir/r4';
 import { CLAIM_CONTROL_NUMBER_SYSTEM, CLAIM_DELIVERY_STATE_EXTENSION, type PayerDeliveryMessage } from '../billing-conventions.ts';
 import { DELIVERY_REASON_EXTENSION } from './delivery-state.ts';
 
@@ -38,6 +38,30 @@ export function forPayer<T extends Resource>(document: T): T {
   const extension = rest.extension?.filter((e) => e.url !== CLAIM_DELIVERY_STATE_EXTENSION && e.url !== DELIVERY_REASON_EXTENSION);
   const { extension: _extension, ...content } = rest;
   return { ...content, ...(extension?.length ? { extension } : {}) } as unknown as T;
+}
+
+/**
+ * A report as an aggregate: no member-level parts (the subject, the contained member Lists and the
+ * references to them, the evaluated resources). Sent so unless the plan's profile allows member-level
+ * detail: its on-demand $evaluate-measure may show its members, its delivered reports do not.
+ */
+export function aggregateOnly(report: MeasureReport): MeasureReport {
+  const { subject: _subject, contained: _contained, evaluatedResource: _evaluated, ...rest } = report;
+  const withoutSubjects = <T extends { subjectResults?: unknown }>(item: T): T => {
+    const { subjectResults: _results, ...kept } = item;
+    return kept as T;
+  };
+  return {
+    ...rest,
+    group: rest.group?.map((group) => ({
+      ...group,
+      population: group.population?.map(withoutSubjects),
+      stratifier: group.stratifier?.map((stratifier) => ({
+        ...stratifier,
+        stratum: stratifier.stratum?.map((stratum) => ({ ...stratum, population: stratum.population?.map(withoutSubjects) })),
+      })),
+    })),
+  };
 }
 
 const safeName = (value: string) => value.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120);

@@ -67,7 +67,10 @@ async function createReport(payerId: string, id: string): Promise<void> {
   const report = {
     resourceType: 'MeasureReport', id, status: 'complete', type: 'summary', measure: 'http://cch.example.org/fhir/Measure/plan-monthly',
     identifier: [{ system: 'urn:cch:report', value: id }], reporter: { reference: 'Organization/hub' },
-    period: { start: '2025-01-01', end: '2025-01-31' }, group: [{ population: [{ code: { text: 'referrals-received' }, count: 42 }] }],
+    period: { start: '2025-01-01', end: '2025-01-31' },
+    // Member-level parts, which a plan's delivered reports never carry: a member List and evaluated resources.
+    contained: [{ resourceType: 'List', id: 'received', status: 'current', mode: 'snapshot', entry: [{ item: { reference: 'Patient/m-plan-fhir' } }] }],
+    group: [{ population: [{ code: { text: 'referrals-received' }, count: 42, subjectResults: { reference: '#received' } }] }],
     evaluatedResource: [{ reference: 'Patient/m-plan-fhir' }],
   };
   expect((await server.request('PUT', `/fhir/MeasureReport/${id}`, { body: report })).status).toBe(201);
@@ -137,6 +140,7 @@ describe('claims delivered through the queue', () => {
     const report = [...payer.stored.values()].find((r) => r.resourceType === 'MeasureReport' && JSON.stringify(r.identifier).includes('report-fhir-1'));
     expect(report?.group).toEqual([{ population: [{ code: { text: 'referrals-received' }, count: 42 }] }]);
     expect(report?.evaluatedResource).toBeUndefined();
+    expect(report?.contained).toBeUndefined();
     const csv = payer.stored.get('Binary/cch-report-fhir-1-csv');
     expect(Buffer.from(String(csv?.data), 'base64').toString()).toContain('referrals-received,all,42');
   });

@@ -172,6 +172,12 @@ describe('who may evaluate', () => {
     expect(own.status).toBe(200);
     expect(rate(own.body, 'food-screening').counts).toEqual(counts(1, 1, 0, 1));
     expect((await evaluate(`${MY2025}&subject=Patient/p01`, plan)).status).toBe(404);
+    // Its own members by name too (care management of its members): the contained Lists survive its profile.
+    const list = await evaluate(`${MY2025}&reportType=subject-list`, plan);
+    expect(list.status).toBe(200);
+    const ref = rate(list.body, 'food-screening').group.population!.find((p) => p.code!.coding![0].code === 'initial-population')!.subjectResults?.reference;
+    const members = list.body.contained?.find((c) => `#${c.id}` === ref) as { entry: { item: { reference: string } }[] } | undefined;
+    expect(members?.entry.map((e) => e.item.reference)).toEqual(['Patient/p25']);
     const cbo = await server.tokenFor('cbo', 'Organization/food-bank', ['COC']);
     expect((await evaluate(`${MY2025}&payer=Organization/plan-a`, cbo)).status).toBe(403);
   });
