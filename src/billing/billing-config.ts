@@ -56,6 +56,9 @@ export function billingConfig(env: NodeJS.ProcessEnv): BillingConfig {
   if (!/^\d{9}$/.test(postalCode)) throw new ConfigError('HUB_ADDRESS_ZIP must be ZIP+4 as 9 digits (the 837P billing provider needs it)');
   const usage = text('X12_USAGE', 'T');
   if (usage !== 'T' && usage !== 'P') throw new ConfigError('X12_USAGE must be T or P');
+  // The defaults are a demo identity: production interchanges must carry the hub's own.
+  const unset = ['HUB_NPI', 'HUB_TIN', 'HUB_TAXONOMY', 'HUB_ADDRESS_ZIP', 'X12_SUBMITTER_ID'].filter((name) => !env[name]);
+  if (usage === 'P' && unset.length) throw new ConfigError(`X12_USAGE=P (production claims) needs the hub's own ${unset.join(', ')}`);
   const submitterId = text('X12_SUBMITTER_ID', 'CCHSUBMIT01');
   if (!/^[A-Z0-9]{1,15}$/.test(submitterId)) throw new ConfigError('X12_SUBMITTER_ID must be 1-15 upper-case letters or digits');
   const pos = text('BILLING_DEFAULT_PLACE_OF_SERVICE', '99');
