@@ -21,7 +21,9 @@ import { DisclosureProfiles } from './policy/disclosure-profile.ts';
 import { TokenService } from './policy/token-service.ts';
 import { QueueService } from './queue/queue-service.ts';
 import { referralQueues } from './referrals/referral-queue.ts';
-import { honourNotBefore } from './referrals/delayed-queue.ts';
+import { honourNotBefore } from './queue/delayed-jobs.ts';
+import { CBO_POLL_QUEUE } from './referrals/cbo-push.ts';
+import { referralNow, SLA_QUEUE } from './referrals/sla-timers.ts';
 import { subscriptionQueue } from './subscriptions/subscription-queue.ts';
 import { planReportQueue, PLAN_REPORT_QUEUE, scheduleMonthlyPlanReports } from './reports/monthly-report-job.ts';
 import { reportOperation } from './reports/report-operation.ts';
@@ -153,13 +155,14 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         logger,
         dispatchIntervalMs: queueOptions.dispatchIntervalMs,
       });
-      honourNotBefore(service.queues); // SLA timers and CBO polls are delayed jobs (before the first dispatch)
-      honourNotBefore(service.queues, [SNS_E_REPORT_QUEUE], Date.now); // the monthly SNS-E reports (real time)
-      await scheduleMonthlyReport(db); // the chain of monthly jobs (once, whatever the number of processes)
-      honourNotBefore(service.queues, [PLAN_REPORT_QUEUE], Date.now); // the monthly plan referral reports (real time)
-      if (config.claimsDelivery.monthlyReports) await scheduleMonthlyPlanReports(db);
+      // Delayed jobs, installed before the first dispatch: SLA timers and CBO polls on the referral clock.
+      // (All in this tick: an await before one of them would let the dispatcher add its jobs undelayed.)
+      honourNotBefore(service.queues, [SLA_QUEUE, CBO_POLL_QUEUE], referralNow);
+      honourNotBefore(service.queues, [SNS_E_REPORT_QUEUE, PLAN_REPORT_QUEUE], Date.now); // monthly reports, real time
       closers.push(() => service.close());
       queues = service;
+      await scheduleMonthlyReport(db); // the chains of monthly jobs (once, whatever the number of processes)
+      if (config.claimsDelivery.monthlyReports) await scheduleMonthlyPlanReports(db);
       const stopClaimBatch = startClaimBatchTimer(db, config.billing.batchIntervalHours, () => service.nudge());
       closers.push(async () => stopClaimBatch());
     }

@@ -41,7 +41,8 @@ import type { QueueModule } from '../queue/queue-module.ts';
 import type { Database, Queryable } from '../store/database.ts';
 import { readCurrent } from '../store/resource-store.ts';
 import { parseAbsoluteReference, PartnerHttpError, OutboundUrlError, type PartnerClient, type PartnerClients } from './partner-client.ts';
-import { NotDueError, referralNow } from './sla-timers.ts';
+import { referralNow } from './sla-timers.ts';
+import { assertDue } from '../queue/delayed-jobs.ts';
 import { claimMessage } from '../queue/processed-once.ts';
 
 export const CBO_PUSH_QUEUE = 'cbo-push';
@@ -60,7 +61,7 @@ export type CboPushJob =
 export interface CboPollJob {
   taskId: string;
   seq: number;
-  /** When it is due, in ms on the referral clock (delayed-queue.ts). */
+  /** When it is due, in ms on the referral clock (src/queue/delayed-jobs.ts). */
   notBefore: number;
 }
 
@@ -435,7 +436,7 @@ export function cboPollQueue(deps: CboDeps): QueueModule<CboPollJob> {
     concurrency: 4,
     async process({ outboxId, payload }) {
       if (!payload?.taskId) throw new UnrecoverableError('Not a cbo-poll job');
-      if (referralNow() < payload.notBefore - 1_000) throw new NotDueError(`due at ${new Date(payload.notBefore).toISOString()}`);
+      assertDue(payload.notBefore, referralNow());
       await poll(deps, outboxId, payload);
     },
   };

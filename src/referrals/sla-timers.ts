@@ -22,7 +22,7 @@
 //
 // The clock: every "now" here comes from referralNow(), which tests shift with setReferralClock. Timestamps
 // the store writes (meta.lastUpdated) are real time and are put on the same clock by toReferralClock.
-// The BullMQ delay is computed from that clock when the outbox row is dispatched (delayed-queue.ts); a job
+// The BullMQ delay is computed from that clock when the outbox row is dispatched (src/queue/delayed-jobs.ts); a job
 // that still arrives early (a clock moved back, a hand retry) fails with NotDueError and is retried later.
 import type { Flag, ServiceRequest, Task } from 'fhir/r4';
 import { UnrecoverableError } from 'bullmq';
@@ -39,6 +39,7 @@ import { SDOHCC_CODES } from '../sdoh/sdoh-codes.ts';
 import { remoteTaskUrl, requestCboPush } from './cbo-push.ts';
 import { routeReferral } from './referral-workflow.ts';
 import { claimMessage } from '../queue/processed-once.ts';
+import { assertDue } from '../queue/delayed-jobs.ts';
 
 export const SLA_QUEUE = 'sla-timers';
 export const SLA_CODES = 'urn:cch:referral-sla';
@@ -215,9 +216,7 @@ async function raiseFlag(scope: Scope, hubOrganization: string, task: Task, days
 
 // ---- firing ----
 
-export class NotDueError extends Error {
-  override name = 'NotDueError';
-}
+
 
 const lastUpdatedOf = (task: Task): number => toReferralClock(Date.parse(task.meta?.lastUpdated ?? '') || Date.now());
 
@@ -291,7 +290,7 @@ export function slaTimersQueue(deps: SlaQueueDeps): QueueModule<SlaTimerJob> {
     backoffMs: 1_000,
     async process({ outboxId, payload }) {
       if (!payload || !payload.taskId || !['remind', 'reroute', 'update'].includes(payload.kind)) throw new UnrecoverableError('Not an SLA timer');
-      if (referralNow() < payload.notBefore - 1_000) throw new NotDueError(`due at ${new Date(payload.notBefore).toISOString()}`);
+      assertDue(payload.notBefore, referralNow());
       await deps.engine.runAsSystem(`$sla-${payload.kind}`, deps.hubOrganization, async (scope) => {
         if (!(await claimMessage(scope.q, { queue: SLA_QUEUE, outboxId }))) return;
         await fireSlaTimer(scope, deps.hubOrganization, deps.settings, payload);

@@ -12,13 +12,14 @@ import type { QueueModule } from '../queue/queue-module.ts';
 import type { Queryable } from '../store/database.ts';
 import { producePlanReport } from './plan-report.ts';
 import { monthPeriod } from './report-operation.ts';
+import { assertDue } from '../queue/delayed-jobs.ts';
 
 export const PLAN_REPORT_QUEUE = 'plan-reports';
 
 export interface PlanReportJob {
   /** The month reported, YYYY-MM. */
   month: string;
-  /** When it is due (ms): the start of the next month (delayed-queue.ts turns it into the BullMQ delay). */
+  /** When it is due (ms): the start of the next month (src/queue/delayed-jobs.ts turns it into the BullMQ delay). */
   notBefore: number;
 }
 
@@ -38,9 +39,6 @@ export function scheduleMonthlyPlanReports(q: Queryable, month = new Date().toIS
   return enqueue(q, { queue: PLAN_REPORT_QUEUE, payload: planReportJob(month), dedupeKey: `plan-report-monthly:${month}` });
 }
 
-class NotDueError extends Error {
-  override name = 'NotDueError';
-}
 
 export function planReportQueue(engine: FhirEngine, hubOrganization: string): QueueModule<PlanReportJob> {
   return {
@@ -52,7 +50,7 @@ export function planReportQueue(engine: FhirEngine, hubOrganization: string): Qu
     async process({ outboxId, payload }) {
       const period = payload && typeof payload.month === 'string' ? monthPeriod(payload.month) : undefined;
       if (!period || typeof payload.notBefore !== 'number') throw new UnrecoverableError('Not a plan report job');
-      if (Date.now() < payload.notBefore - 1_000) throw new NotDueError(`due at ${new Date(payload.notBefore).toISOString()}`);
+      assertDue(payload.notBefore, Date.now());
       await engine.runAsSystem('$plan-report-monthly', hubOrganization, async (scope) => {
         if (!(await claimMessage(scope.q, { queue: PLAN_REPORT_QUEUE, outboxId }))) return;
         for (const payer of await activePayers(scope.q)) await producePlanReport(scope, `Organization/${payer}`, period, `${payer}:${payload.month}`);

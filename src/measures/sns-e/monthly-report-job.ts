@@ -19,6 +19,7 @@ import { dayFromParts } from './calendar-days.ts';
 import { activePayers, payerMembers } from './measure-data.ts';
 import { evaluatePopulation } from './population-evaluation.ts';
 import type { SnsERules } from './sns-e-config.ts';
+import { assertDue } from '../../queue/delayed-jobs.ts';
 
 export const SNS_E_REPORT_QUEUE = 'sns-e-reports';
 export const SNS_E_REPORT_IDENTIFIER = 'urn:cch:sns-e-report';
@@ -26,7 +27,7 @@ export const SNS_E_REPORT_IDENTIFIER = 'urn:cch:sns-e-report';
 export interface MonthlyReportJob {
   /** The month reported, YYYY-MM. */
   month: string;
-  /** When it is due (ms): the start of the next month; delayed-queue.ts turns it into the BullMQ delay. */
+  /** When it is due (ms): the start of the next month; src/queue/delayed-jobs.ts turns it into the BullMQ delay. */
   notBefore: number;
 }
 
@@ -51,9 +52,6 @@ export async function scheduleMonthlyReport(q: Queryable, month = monthOf(Date.n
   return enqueue(q, { queue: SNS_E_REPORT_QUEUE, payload: monthlyJob(month), dedupeKey: `sns-e-monthly:${month}` });
 }
 
-export class NotDueError extends Error {
-  override name = 'NotDueError';
-}
 
 export interface MonthlyReportDeps {
   engine: FhirEngine;
@@ -100,7 +98,7 @@ export function snsEReportQueue(deps: MonthlyReportDeps): QueueModule<MonthlyRep
     stalledAfterMs: 120_000,
     async process({ outboxId, payload }) {
       if (!payload || typeof payload.month !== 'string' || typeof payload.notBefore !== 'number') throw new UnrecoverableError('Not an SNS-E report job');
-      if (Date.now() < payload.notBefore - 1_000) throw new NotDueError(`due at ${new Date(payload.notBefore).toISOString()}`);
+      assertDue(payload.notBefore, Date.now());
       await runMonthlyReports(deps, payload, outboxId);
     },
   };
