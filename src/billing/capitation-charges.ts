@@ -29,6 +29,11 @@ export function monthsOf(start: string, end: string): { start: string; end: stri
   return months;
 }
 
+/** The calendar months lying wholly inside [start, end]: what aggregate (invoice, capitation) accounts bill. */
+export function completeMonths(start: string, end: string): { start: string; end: string }[] {
+  return monthsOf(start, end).filter((month) => month.start >= start && month.end <= end);
+}
+
 const overlaps = (coverage: Coverage, month: { start: string; end: string }) =>
   coverage.status === 'active' &&
   (!coverage.period?.start || coverage.period.start.slice(0, 10) <= month.end) &&

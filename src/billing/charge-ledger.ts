@@ -46,6 +46,12 @@ export async function markBilled(q: Queryable, chargeIds: string[], billedOn: st
   if (chargeIds.length) await q.query(`UPDATE billing_charge SET billed_on = $1 WHERE charge_id = ANY($2)`, [billedOn, chargeIds]);
 }
 
+/** Whether charges of `accountId` in [start, end] are already on an Invoice (a later one is supplemental). */
+export async function invoicedBefore(q: Queryable, accountId: string, start: string, end: string): Promise<boolean> {
+  const rows = await q.query(`SELECT 1 FROM billing_charge WHERE account_id = $1 AND billed_on LIKE 'Invoice/%' AND service_date BETWEEN $2 AND $3 LIMIT 1`, [accountId, start, end]);
+  return rows.length > 0;
+}
+
 /** The held (draft) claims a rebuild re-examines: claims holding charges of this payer in [start, end]. */
 export async function claimsWithChargesIn(q: Queryable, payer: string, start: string, end: string): Promise<string[]> {
   const rows = await q.query<{ billed_on: string }>(

@@ -31,12 +31,15 @@ import { claimsWithChargesIn, markBilled, nextControlNumber, unbilledCharges, ty
 import { diagnosisIssues, icdCodesOf, serviceDateOfCharge } from './claim-diagnoses.ts';
 import { accountForCoverage, coverageActiveOn, loadContracts, type Contracts, type FundingAccount } from './contracts.ts';
 import { buildInvoice } from './invoice-build.ts';
-import { recordCapitationCharges } from './capitation-charges.ts';
+import { recordCapitationCharges, completeMonths } from './capitation-charges.ts';
 
 /** 837P loop 2400 repeats at most 50 times per claim. */
 const MAX_LINES = 50;
 /** HI holds at most 12 diagnoses; SV107 points at up to 4 of them. */
 const MAX_DIAGNOSES = 12;
+
+/** How many complete months back a build records PMPM charges (a daily batch spans every earlier month). */
+const CAPITATION_LOOKBACK_MONTHS = 12;
 
 export interface BuildPeriod {
   /** `Organization/id`. */
@@ -207,15 +210,25 @@ export async function buildForPeriod(scope: Scope, context: BillingContext, peri
   await scope.q.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`claim-build:${period.payer}`]);
   for (const claimRef of await claimsWithChargesIn(scope.q, period.payer, period.start, period.end)) await reexamineHeld(scope, context, claimRef, result);
   const accounts = contracts.accounts.filter((account) => account.payer === period.payer);
-  for (const account of accounts.filter((candidate) => candidate.model === 'capitation')) await recordCapitationCharges(scope, contracts, account, period);
+  // Aggregate models (invoice, capitation) bill whole calendar months: one Invoice per account and month,
+  // once the month is over. A daily batch leaves the running month's charges to the batch after it ends;
+  // PMPM charges are recorded for at most the last CAPITATION_LOOKBACK_MONTHS complete months of a build.
+  const months = completeMonths(period.start, period.end);
+  for (const account of accounts.filter((candidate) => candidate.model === 'capitation')) {
+    for (const month of months.slice(-CAPITATION_LOOKBACK_MONTHS)) await recordCapitationCharges(scope, contracts, account, { payer: period.payer, ...month });
+  }
   const rows = await unbilledCharges(scope.q, period.payer, period.start, period.end);
   for (const account of accounts) {
-    const charges = await loadCharges(scope, rows.filter((row) => row.account_id === account.id));
-    if (!charges.length) continue;
+    const accountRows = rows.filter((row) => row.account_id === account.id);
     if (account.model === 'invoice' || account.model === 'capitation') {
-      result.invoices.push(await buildInvoice(scope, account, charges, period));
+      for (const month of months) {
+        const charges = await loadCharges(scope, accountRows.filter((row) => row.service_date >= month.start && row.service_date <= month.end));
+        if (charges.length) result.invoices.push(await buildInvoice(scope, account, charges, { payer: period.payer, ...month }));
+      }
       continue;
     }
+    const charges = await loadCharges(scope, accountRows);
+    if (!charges.length) continue;
     const groups = new Map<string, ChargeItem[]>();
     for (const charge of charges) {
       const key = `${charge.subject.reference}|${performerOf(charge)}`;

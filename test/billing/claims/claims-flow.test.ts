@@ -202,6 +202,23 @@ describe('$build', () => {
     expect(line).toContain(',CNTY-77,DOE,JANE,1980-01-01,S5170,,2026-11-12,2026-11-12,4,50.00,9876543213,EXAMPLE HOUSING NONPROFIT,Z59.41,Account/county-food-grant'.replace('DOE,JANE', 'Doe,Jane'));
   });
 
+  it('aggregate accounts bill whole calendar months: the running month waits, a late charge gets a supplemental invoice', async () => {
+    // After November's invoice (the test above): a late November service, and one in a December not over yet.
+    await member(server, 'inv-2', 'county-grant', 'county-food-grant');
+    await completeReferral(server, cbo, 'inv-2', 'Z59.41', [{ code: 'S5170', date: '2026-11-25', units: 2 }, { code: 'S5170', date: '2026-12-02', units: 1 }]);
+    await waitFor('charges of inv-2', async () => ((await chargesOf(server, 'inv-2')).length >= 2 ? true : undefined));
+    // As the daily batch builds: everything up to a day in the middle of December.
+    const res = await build('Organization/county-grant', '2026-10-01/2026-12-15');
+    const invoices = entriesOf(res.body, 'Invoice');
+    expect(invoices).toHaveLength(1);
+    expect(invoices[0].type.text).toBe('Social care services invoice (supplemental)');
+    expect(invoices[0].totalNet.value).toBe(25);
+    expect(invoices[0].extension[0].valuePeriod).toEqual({ start: '2026-11-01', end: '2026-11-30' });
+    // December is invoiced once it is over, on its own.
+    const december = entriesOf((await build('Organization/county-grant', '2026-12')).body, 'Invoice');
+    expect(december.map((invoice) => [invoice.type.text, invoice.totalNet.value])).toEqual([['Social care services invoice', 12.5]]);
+  });
+
   it('capitation: one PMPM charge per enrolled member per month, invoiced; services are not billed; once per month', async () => {
     const res = await build('Organization/capitated-plan', '2026-11');
     const [invoice] = entriesOf(res.body, 'Invoice');
