@@ -17,11 +17,12 @@ let payer: PayerFhirEndpoint;
 let sftp: TestSftpServer;
 let fallbackSftp: TestSftpServer;
 let dropRoot: string;
+let keyDir: string;
 
 beforeAll(async () => {
   [payer, sftp, fallbackSftp] = await Promise.all([startPayerFhirEndpoint(), startSftpServer(), startSftpServer({ forceFallback: true })]);
   dropRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'cch-drop-'));
-  const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cch-keys-'));
+  keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cch-keys-'));
   fs.writeFileSync(path.join(keyDir, 'sftp.key'), sftp.clientPrivateKey, { mode: 0o600 });
   fs.writeFileSync(path.join(keyDir, 'fallback.key'), fallbackSftp.clientPrivateKey, { mode: 0o600 });
   fs.writeFileSync(
@@ -58,6 +59,7 @@ afterAll(async () => {
   await server?.close();
   await Promise.all([payer?.close(), sftp?.close(), fallbackSftp?.close()]);
   fs.rmSync(dropRoot, { recursive: true, force: true });
+  fs.rmSync(keyDir, { recursive: true, force: true });
 });
 
 /** A stored report document with a CSV attachment (as $report writes them). */

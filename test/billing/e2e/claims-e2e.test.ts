@@ -66,13 +66,15 @@ const cboBalance = async () => {
   return account?.extension?.find((e: Any) => e.url.endsWith('extension-Account.balance'))?.extension.find((p: Any) => p.url === 'amount').valueMoney.value;
 };
 
+let keyDir: string | undefined;
+
 beforeAll(async () => {
   [payer, sftp] = await Promise.all([startPayerFhirEndpoint(), startSftpServer()]);
-  const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cch-e2e-keys-'));
+  keyDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cch-e2e-keys-'));
   fs.writeFileSync(path.join(keyDir, 'client.key'), sftp.clientPrivateKey, { mode: 0o600 });
   fs.writeFileSync(path.join(keyDir, 'credentials.json'), JSON.stringify({ 'demo-plan-billing': { privateKeyFile: 'client.key', hostKeySha256: sftp.hostKeySha256 } }));
   server = await startTestServer(
-    { ALLOW_HTTP_ENDPOINTS: 'true', CLAIM_BATCH_INTERVAL_HOURS: '0', HUB_ADMIN_FEE_PERCENT: '10', CLAIMS_DELIVERY_BACKOFF_MS: '50', CLAIMS_SFTP_CREDENTIALS_FILE: path.join(keyDir, 'credentials.json'), MONTHLY_REPORTS: 'false' },
+    { ALLOW_HTTP_ENDPOINTS: 'true', CLAIM_BATCH_INTERVAL_HOURS: '0', HUB_ADMIN_FEE_PERCENT: '10', CLAIMS_DELIVERY_BACKOFF_MS: '50', CLAIMS_DELIVERY_TIMEOUT_MS: '10000', CLAIMS_SFTP_CREDENTIALS_FILE: path.join(keyDir, 'credentials.json'), MONTHLY_REPORTS: 'false' },
     { queues: { dispatchIntervalMs: 50 } },
   );
   await loadNetwork(server);
@@ -89,6 +91,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await server?.close();
   await Promise.all([payer?.close(), sftp?.close()]);
+  if (keyDir) fs.rmSync(keyDir, { recursive: true, force: true });
 });
 
 describe('completed referral → charge → claim → delivery → 835 → ledger', () => {
@@ -116,7 +119,12 @@ describe('completed referral → charge → claim → delivery → 835 → ledge
     const control = claim.identifier.find((i: Any) => i.system === CCN).value;
     await queueDelivery(server, { kind: 'claim', reference: `Claim/${claim.id}`, payer: 'Organization/demo-plan' });
     const file = path.join(sftp.directory, `${control}.837`);
-    await waitFor('the 837P on the SFTP server', async () => (fs.existsSync(file) ? true : undefined));
+    // Generous under a loaded CI machine (each SSH attempt times out at 10 s and is retried); on timeout,
+    // say what the queue recorded on the Claim.
+    await waitFor('the 837P on the SFTP server', async () => (fs.existsSync(file) ? true : undefined), 45_000).catch(async (error: Error) => {
+      const stored = (await server.request('GET', `/fhir/Claim/${claim.id}`)).body;
+      throw new Error(`${error.message}; the Claim's delivery extensions: ${JSON.stringify(stored?.extension ?? [])}`);
+    });
     const x12 = fs.readFileSync(file, 'utf8');
     expect(x12).toMatch(/^ISA\*/);
     expect(x12).toContain(`CLM*${control}*`);
