@@ -96,15 +96,17 @@ afterAll(async () => {
 
 describe('completed referral → charge → claim → delivery → 835 → ledger', () => {
   it('builds the claims and sends each once to the payer FHIR endpoint; a member who opted out between build and send is withheld', async () => {
-    const worker = server.queues!.queues.find((q) => q.name === 'claims')!.worker;
-    await worker.pause(); // hold delivery so the opt-out lands between build and send
+    // Hold delivery so the opt-out lands between build and send. The queue is paused, not the worker:
+    // a worker resumed while its main loop is winding down can stay stopped (seen once under CI load).
+    const { queue } = server.queues!.queues.find((q) => q.name === 'claims')!;
+    await queue.pause();
     const built = await server.request('POST', '/fhir/Claim/$build', { body: { resourceType: 'Parameters', parameter: [{ name: 'payer', valueString: 'Organization/demo-plan' }, { name: 'period', valueString: '2026-11' }] } });
     expect(built.status, built.text).toBe(200);
     const found = (built.body.entry ?? []).map((e: Any) => e.resource).filter((r: Any) => r.resourceType === 'Claim');
     for (const claim of found) claims[claim.patient.reference.split('/')[1]] = claim;
     expect(Object.keys(claims).sort()).toEqual(['e2e-1', 'e2e-2']);
     expect((await server.request('PUT', '/fhir/Consent/e2e-2-payment-optout', { body: HPAYMT_OPT_OUT('e2e-2-payment-optout', 'e2e-2') })).status).toBe(201);
-    worker.resume();
+    await queue.resume();
 
     expect(deliveryState(await waitForDeliveryState(server, `Claim/${claims['e2e-1'].id}`)).state).toBe('sent');
     expect(deliveryState(await waitForDeliveryState(server, `Claim/${claims['e2e-2'].id}`)).state).toBe('withheld-consent');
