@@ -1,6 +1,8 @@
 // Shared setup of the claims tests: the contracts of fixtures/billing, a CBO network, members with
 // Coverage, and a referral driven to completion over HTTP (EHR → hub → CBO → completed with Procedures).
 import fs from 'node:fs';
+import { Readable } from 'node:stream';
+import { X12parser } from 'x12-parser';
 import { expect } from 'vitest';
 import type { TestServer } from '../../helpers/test-server.ts';
 import { consent, permitFor } from '../../policy/fixture.ts';
@@ -141,4 +143,20 @@ export const chargesOf = async (server: TestServer, patient: string): Promise<an
 export async function claimsQueueMessages(server: TestServer): Promise<{ kind: string; reference: string; payer: string }[]> {
   const rows = await server.db.query<{ payload: { kind: string; reference: string; payer: string } }>(`SELECT payload FROM outbox WHERE queue = 'claims' ORDER BY id`);
   return rows.map((row) => row.payload);
+}
+
+/**
+ * An X12 interchange as x12-parser reads it (independently of our own reader): one record per
+ * segment, `name` and elements by position ('1', and '1-1', '1-2'… for a composite's components).
+ */
+export async function x12Segments(text: string): Promise<Record<string, string>[]> {
+  const segments: Record<string, string>[] = [];
+  await new Promise<void>((resolve, reject) => {
+    const parser = new X12parser();
+    parser.on('data', (segment: Record<string, string>) => segments.push(segment));
+    parser.on('end', resolve);
+    parser.on('error', reject);
+    Readable.from([text]).pipe(parser);
+  });
+  return segments.filter((segment) => segment.name);
 }

@@ -2,14 +2,12 @@
 // ChargeItems (charge-capture queue), $build groups them per payer and account into Claims (fee-for-service,
 // case rate) or Invoices (invoice, capitation PMPM), enqueues them on the claims queue, holds header Z-codes,
 // and renders the 837P and the CSV.
-import { Readable } from 'node:stream';
-import { X12parser } from 'x12-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHARGE_CAPTURE_QUEUE } from '../../../src/billing/charge-capture.ts';
 import { enqueue } from '../../../src/queue/outbox.ts';
 import { wasProcessed } from '../../../src/queue/processed-once.ts';
 import { startTestServer, type TestServer } from '../../helpers/test-server.ts';
-import { chargesOf, claimsQueueMessages, completeReferral, ICD, loadContracts, loadNetwork, member, waitFor, type Service } from './billing-fixtures.ts';
+import { chargesOf, claimsQueueMessages, completeReferral, ICD, loadContracts, loadNetwork, member, waitFor, type Service, x12Segments } from './billing-fixtures.ts';
 
 let server: TestServer;
 let cbo: string;
@@ -24,17 +22,6 @@ const build = (payer: string, period: string, token?: string) =>
   server.request('POST', '/fhir/Claim/$build', { token, body: { resourceType: 'Parameters', parameter: [{ name: 'payer', valueString: payer }, { name: 'period', valueString: period }] } });
 const entriesOf = (bundle: Any, type: string): Any[] => (bundle.entry ?? []).map((entry: Any) => entry.resource).filter((resource: Any) => resource.resourceType === type);
 
-async function parseX12(text: string): Promise<Record<string, string>[]> {
-  const segments: Record<string, string>[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const parser = new X12parser();
-    parser.on('data', (segment: Record<string, string>) => segments.push(segment));
-    parser.on('end', resolve);
-    parser.on('error', reject);
-    Readable.from([text]).pipe(parser);
-  });
-  return segments;
-}
 
 beforeAll(async () => {
   server = await startTestServer({ CLAIM_BATCH_INTERVAL_HOURS: '0' }, { queues: { dispatchIntervalMs: 50 } });
@@ -158,7 +145,7 @@ describe('$build', () => {
     const res = await server.request('GET', `/fhir/Claim/${ffs1.id}/$x12`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('application/edi-x12');
-    const segments = await parseX12(res.text);
+    const segments = await x12Segments(res.text);
     const names = segments.map((segment) => segment.name);
     const st = names.indexOf('ST');
     const se = names.indexOf('SE');

@@ -2,11 +2,9 @@
 // GET /fhir/Claim/[id]/$x12 must equal fixtures/billing/golden/*.x12 byte for byte, and parse back with
 // x12-parser with SE01 = the segments from ST to SE.
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
-import { X12parser } from 'x12-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestServer, type TestServer } from '../../helpers/test-server.ts';
-import { HCPCS, ICD, member, put } from './billing-fixtures.ts';
+import { HCPCS, ICD, member, put, x12Segments } from './billing-fixtures.ts';
 
 let server: TestServer;
 const golden = (name: string) => fs.readFileSync(new URL(`../../../fixtures/billing/golden/${name}`, import.meta.url), 'utf8');
@@ -47,17 +45,6 @@ const claim = (id: string, ccn: string, cbo: string, patient: string) => ({
   total: { value: 450, currency: 'USD' },
 });
 
-async function segmentsOf(text: string): Promise<Record<string, string>[]> {
-  const segments: Record<string, string>[] = [];
-  await new Promise<void>((resolve, reject) => {
-    const parser = new X12parser();
-    parser.on('data', (segment: Record<string, string>) => segments.push(segment));
-    parser.on('end', resolve);
-    parser.on('error', reject);
-    Readable.from([text]).pipe(parser);
-  });
-  return segments.filter((segment) => segment.name);
-}
 
 beforeAll(async () => {
   server = await startTestServer({ HUB_BILLING_NAME: 'EXAMPLE COMMUNITY CARE HUB', X12_SUBMITTER_ID: 'CCHSUBMIT01' });
@@ -88,7 +75,7 @@ describe('837P golden files', () => {
       const res = await server.request('GET', `/fhir/Claim/${id}/$x12`);
       expect(res.status, res.text).toBe(200);
       expect(res.text).toBe(golden(file));
-      const segments = await segmentsOf(res.text);
+      const segments = await x12Segments(res.text);
       const names = segments.map((segment) => segment.name);
       expect(names.slice(0, 3)).toEqual(['ISA', 'GS', 'ST']);
       expect(names.slice(-3)).toEqual(['SE', 'GE', 'IEA']);
