@@ -12,7 +12,7 @@ import type { Claim, Organization } from 'fhir/r4';
 import { pino } from 'pino';
 import { BILLING_PAYLOAD_TYPE, CLAIM_CONTROL_NUMBER_SYSTEM, CLAIMS_QUEUE, ENDPOINT_CONNECTION_TYPE_SYSTEM, LINE_CONTROL_NUMBER_EXTENSION, type PayerDeliveryMessage } from '../src/billing/billing-conventions.ts';
 import { claimsQueue } from '../src/billing/delivery/claims-queue.ts';
-import { commandLineEngine } from '../src/billing/contract-load.ts';
+import { commandLineEngine } from '../src/command-line-engine.ts';
 import { loadConfig, type Config } from '../src/config.ts';
 import type { FhirEngine } from '../src/fhir/engine.ts';
 import { create } from '../src/fhir/interactions/create.ts';

@@ -8,7 +8,8 @@
 import fs from 'node:fs';
 import type { Claim } from 'fhir/r4';
 import { loadConfig } from '../src/config.ts';
-import { commandLineEngine, loadContract } from '../src/billing/contract-load.ts';
+import { loadContract } from '../src/billing/contract-load.ts';
+import { commandLineEngine } from '../src/command-line-engine.ts';
 import { buildForPeriod } from '../src/billing/claim-build.ts';
 import { captureCharges } from '../src/billing/charge-capture.ts';
 import { create } from '../src/fhir/interactions/create.ts';

@@ -49,6 +49,7 @@ import { migrate } from './store/migrations.ts';
 import { openDatabase } from './store/open-database.ts';
 import { ProfileValidator } from './validation/profile-validator.ts';
 import { SchemaValidator } from './validation/schema-validator.ts';
+import { featureWriteHooks } from './write-hooks.ts';
 import packageJson from '../package.json' with { type: 'json' };
 
 export interface RunningServer {
@@ -99,6 +100,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     const profileValidator = ProfileValidator.load(terminology);
     // The FHIR base for references and locations in internal work (queue jobs have no request).
     const fhirBase = `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`;
+    const disclosureProfiles = DisclosureProfiles.load();
     const operations = new OperationRegistry();
     for (const operation of [...terminologyOperations(terminology), ...sdohFindingsOperations(terminology), validateOperation]) operations.register(operation);
     operations.register(subscriptionStatusOperation({ allowHttpEndpoints: config.allowHttpEndpoints }));
@@ -117,11 +119,12 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       profileValidator,
       searchParameters,
       maxPageSize: config.maxPageSize,
-      disclosureProfiles: DisclosureProfiles.load(),
+      disclosureProfiles,
       operations,
       hubOrganization: config.hubOrganization,
       // The queues start after the engine; until then (or without them) there is nothing to nudge.
       nudgeOutbox: () => queues?.nudge(),
+      writeHooks: featureWriteHooks,
       fhirBase,
       software: { name: packageJson.name, version: packageJson.version },
       onUnexpected: (error) => logger.error({ err: { type: (error as Error)?.name, stack: (error as Error)?.stack } }, 'batch entry failed'),
@@ -132,7 +135,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       const queueOptions = options.queues === false ? {} : (options.queues ?? {});
       const billingModules = [chargeCaptureQueue(engine, config.hubOrganization), claimBatchQueue(engine, config.hubOrganization, billingContext)] as QueueModule<unknown>[];
       // Bulk Data export runs (decided under the exporting client's policy) and the payer Groups.
-      const exportServices = { profiles: DisclosureProfiles.load(), registry: searchParameters, cache: new PolicyFactsCache(), pageSize: config.bulkExport.pageSize, fhirBase };
+      const exportServices = { profiles: disclosureProfiles, registry: searchParameters, cache: new PolicyFactsCache(), pageSize: config.bulkExport.pageSize, fhirBase };
       const exportModules = [bulkExportQueue({ db, config, logger, services: exportServices }), payerGroupQueue({ engine, config })] as QueueModule<unknown>[];
       const service = QueueService.start({
         db,
@@ -140,7 +143,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         prefix: config.queuePrefix,
         // Every queue module of this process: the referral workflow first, then each feature's.
         modules: [
-          ...referralQueues({ engine, db, config, fhirBase, searchParameters, logger }),
+          ...referralQueues({ engine, db, config, fhirBase, searchParameters, logger, disclosureProfiles }),
           subscriptionQueue({ engine, db, config, queues: () => queues }),
           // HL7 v2 messages from the inbox, in order per patient (src/hl7)
           hl7Queue({ engine, db, hubOrganization: config.hubOrganization, terminology, triggers: { enabled: new Set(config.hl7.triggers as TriggerName[]) } }),

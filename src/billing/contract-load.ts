@@ -3,16 +3,7 @@
 // carry an id (contracts are versioned by re-loading: PUT semantics) and be one of those types; the
 // whole bundle is written in one transaction, validated like any other write, or not at all.
 import type { Bundle, Resource } from 'fhir/r4';
-import type { Config } from '../config.ts';
-import { FhirEngine } from '../fhir/engine.ts';
-import { OperationRegistry } from '../fhir/operations/operation-registry.ts';
-import { SearchParameterRegistry } from '../fhir/search/search-parameter-registry.ts';
-import { loadStoredSearchParameters } from '../fhir/search/stored-search-parameters.ts';
-import { DisclosureProfiles } from '../policy/disclosure-profile.ts';
-import type { Database } from '../store/database.ts';
-import { TerminologyService } from '../terminology/terminology-service.ts';
-import { ProfileValidator } from '../validation/profile-validator.ts';
-import { SchemaValidator } from '../validation/schema-validator.ts';
+import type { FhirEngine } from '../fhir/engine.ts';
 import { badRequest } from '../fhir/errors.ts';
 import { update } from '../fhir/interactions/update.ts';
 
@@ -37,24 +28,5 @@ export async function loadContract(engine: FhirEngine, hubOrganization: string, 
   return engine.runAsSystem('$contract-load', hubOrganization, async (scope) => {
     for (const resource of resources) await update(scope, resource.resourceType, resource.id!, resource);
     return resources.map((resource) => `${resource.resourceType}/${resource.id}`);
-  });
-}
-
-/** An engine for the command line (no queues, no HTTP): enough to validate and write a contract. */
-export async function commandLineEngine(db: Database, config: Config): Promise<FhirEngine> {
-  const searchParameters = new SearchParameterRegistry();
-  await loadStoredSearchParameters(db, searchParameters);
-  return new FhirEngine(db, {
-    validator: new SchemaValidator(),
-    profileValidator: ProfileValidator.load(TerminologyService.load()),
-    searchParameters,
-    maxPageSize: config.maxPageSize,
-    disclosureProfiles: DisclosureProfiles.load(),
-    operations: new OperationRegistry(),
-    hubOrganization: config.hubOrganization,
-    nudgeOutbox: () => undefined,
-    fhirBase: `${config.baseUrl ?? `http://localhost:${config.port}`}/fhir`,
-    software: { name: 'cch-cli', version: '0' },
-    onUnexpected: () => undefined,
   });
 }

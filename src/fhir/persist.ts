@@ -1,10 +1,7 @@
 // The write path shared by create, update, patch and delete: check, stamp meta, append a version.
-import type { Resource, Task } from 'fhir/r4';
+import type { Resource } from 'fhir/r4';
 import { readCurrent, writeVersion, type StoredVersion } from '../store/resource-store.ts';
 import { POLICY_TYPES } from '../store/policy-epoch.ts';
-import { recordReferralEvent } from '../referrals/referral-events.ts';
-import { recordSubscriptionEvents } from '../subscriptions/subscription-events.ts';
-import { recordPayerGroupChange } from '../measures/payer-groups/payer-group-events.ts';
 import { writeSearchIndex } from '../store/search-index.ts';
 import { extractIndexRows } from './search/index-rows.ts';
 import { loadStoredSearchParameters } from './search/stored-search-parameters.ts';
@@ -76,14 +73,8 @@ export async function persistVersion(
   // Cached policy facts built on this type are stale once this commits (the epoch is bumped at the
   // end of the transaction, see Scope.policyWrites).
   if (POLICY_TYPES.has(type)) scope.policyWrites.add(type);
-  // A referral moving along becomes an outbox message in this same transaction.
-  if (type === 'Task' && stored) {
-    const before = previous?.deleted ? undefined : (previous?.resource as Task | undefined);
-    if (await recordReferralEvent(scope.q, scope.services.hubOrganization, before, stored as Task, versionId)) scope.afterCommit(() => scope.services.nudgeOutbox());
-  }
-  await recordSubscriptionEvents(scope, type, previous, stored, versionId);
-  // Coverage changes re-derive the payer's member Group (an outbox job, coalesced per payer).
-  await recordPayerGroupChange(scope, type, previous, stored);
+  // What features do in this same transaction (referral steps, subscription events, payer Groups).
+  for (const hook of scope.services.writeHooks) await hook(scope, { type, id, previous, stored, versionId });
   // The search index follows the current version, in the same transaction.
   const rows = stored ? extractIndexRows(scope.services.searchParameters, stored) : undefined;
   await writeSearchIndex(scope.q, type, [{ resourceType: type, id, rows, replace: previous !== undefined }]);

@@ -9,6 +9,7 @@ import type { OperationRegistry } from './operations/operation-registry.ts';
 import type { SearchParameterRegistry } from './search/search-parameter-registry.ts';
 import type { IssueInput } from './errors.ts';
 import type { RequestContext } from './types.ts';
+import type { WriteHook } from './write-hooks.ts';
 
 export interface EngineServices {
   validator: SchemaValidator;
@@ -21,6 +22,8 @@ export interface EngineServices {
   hubOrganization: string;
   /** Tells the outbox dispatcher that a transaction committed messages (no-op without queues). */
   nudgeOutbox: () => void;
+  /** What features do inside each writing transaction (src/write-hooks.ts for the server). */
+  writeHooks: readonly WriteHook[];
 }
 
 export interface Scope {

@@ -68,6 +68,7 @@ beforeAll(async () => {
     operations,
     hubOrganization: 'Organization/hub',
     nudgeOutbox: () => undefined,
+    writeHooks: [],
     fhirBase: 'http://hub.test/fhir',
     software: { name: 'sdoh-test', version: '0' },
     onUnexpected: () => undefined,
